@@ -1,0 +1,260 @@
+"""A graph compiled into an executable model: forward, backward, parameters, diagnostics.
+
+The executor is a topological walk forward and a reversed walk backward; the order is
+computed once, at build time. Where one output feeds several nodes, their gradients add.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import GraphError, TrainingError
+from .graph import Graph
+from .kernels import stats
+from .layers import layer_class
+from .layers.output import Output
+
+Arrays = dict[str, np.ndarray]
+
+
+@dataclass
+class Regularization:
+    """Global defaults: `l1`/`l2` apply to layers whose own are 0; `weight_noise` is the std
+    of Gaussian noise added to every penalized weight during training steps."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+    weight_noise: float = 0.0
+
+
+class Model:
+    """An executable network built from a `Graph` (see `build_model`)."""
+
+    def __init__(self, graph: Graph, seed: int = 0, dtype=np.float32,
+                 regularization: Regularization | None = None) -> None:
+        shapes = graph.check()
+        self.graph = graph.copy()
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise GraphError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.order: list[str] = graph.topological_order()
+        self.sources: dict[str, list[str]] = {
+            n: [s for _, s in sorted(graph.inputs_of(n).items())] for n in self.order}
+        self.output_shapes: dict[str, tuple[int, ...]] = {n: shapes.of(n) for n in self.order}
+        self.layers = {}
+        for n in self.order:
+            node = graph.node(n)
+            in_shapes = [shapes.of(s) for s in self.sources[n]]
+            self.layers[n] = layer_class(node.type)(n, node.config, in_shapes, self.dtype)
+        self.input_ids = [n for n in self.order if self.layers[n].type_name == "Input"]
+        self.output_ids = [n for n in self.order if isinstance(self.layers[n], Output)]
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, Arrays] = {}
+        for n in self.order:
+            p = self.layers[n].init_params(rng)
+            if p:
+                self.params[n] = p
+        self.rng = np.random.default_rng([seed, 1])
+        for layer in self.layers.values():
+            layer.rng = self.rng
+        self.regularization = regularization or Regularization()
+        self.values: Arrays = {}       # every node's output from the last forward pass
+        self.diagnostics: dict[str, Any] = {}
+
+    # -- running --------------------------------------------------------------------
+    def forward(self, x: np.ndarray | Mapping[str, np.ndarray], training: bool = False):
+        """Outputs for a batch: one array for a single Output node, else a dict by id.
+
+        Outputs are probabilities for the cross-entropy losses (softmax/sigmoid applied).
+        """
+        values = self._bind_inputs(x)
+        for n in self.order:
+            if n in values:
+                continue
+            layer = self.layers[n]
+            values[n] = layer.forward(self.params.get(n, {}), [values[s] for s in self.sources[n]],
+                                      training)
+        self.values = values
+        if len(self.output_ids) == 1:
+            return values[self.output_ids[0]]
+        return {n: values[n] for n in self.output_ids}
+
+    def loss_and_grads(self, x, target, diagnostics: bool = False) -> tuple[float, dict]:
+        """Loss (with penalties and extra terms such as a VAE's KL) and its gradients.
+
+        Runs in training mode (dropout, noise, batch statistics). `target` is an array for a
+        single Output node, else a dict by Output id. With `diagnostics`, fills
+        `self.diagnostics` with activation statistics and gradient norms per node.
+        """
+        noise = self._add_weight_noise()
+        try:
+            self.forward(x, training=True)
+            targets = self._bind_targets(target)
+            loss = 0.0
+            dys: Arrays = {}
+            for n in self.output_ids:
+                part, dz = self.layers[n].loss(targets[n])
+                loss += part
+                dys[n] = dz
+            loss += sum(float(l.extra_loss) for l in self.layers.values())
+            grads, act_grads = self._backward(dys, keep=diagnostics)
+        finally:
+            self._remove_weight_noise(noise)
+        loss += self._add_penalties(grads)
+        if diagnostics:
+            self.diagnostics = self._diagnose(grads, act_grads)
+        return loss, grads
+
+    def _backward(self, dys: Arrays, keep: bool) -> tuple[dict, Arrays]:
+        grads: dict[str, Arrays] = {}
+        kept: Arrays = {}
+        for n in reversed(self.order):
+            dy = dys.pop(n, None)
+            if dy is None or not self.sources[n]:
+                if dy is not None and keep:
+                    kept[n] = dy
+                continue
+            if keep:
+                kept[n] = dy
+            dxs, g = self.layers[n].backward(self.params.get(n, {}), dy)
+            if g:
+                grads[n] = g
+            for s, dx in zip(self.sources[n], dxs):
+                dys[s] = dx if s not in dys else dys[s] + dx
+        for n in self.params:       # a param that got no gradient still gets zeros
+            if n not in grads:
+                grads[n] = {k: np.zeros_like(v) for k, v in self.params[n].items()}
+        return grads, kept
+
+    # -- inputs and targets -----------------------------------------------------------
+    def _bind_inputs(self, x) -> Arrays:
+        if not isinstance(x, Mapping):
+            if len(self.input_ids) != 1:
+                raise TrainingError(f"this network has {len(self.input_ids)} Input nodes "
+                                    f"({', '.join(self.input_ids)}): pass a dict by id")
+            x = {self.input_ids[0]: x}
+        missing = [n for n in self.input_ids if n not in x]
+        if missing:
+            raise TrainingError(f'no data given for Input "{missing[0]}"')
+        values = {}
+        for n in self.input_ids:
+            values[n] = self._cast_input(n, np.asarray(x[n]))
+        return values
+
+    def _cast_input(self, n: str, arr: np.ndarray) -> np.ndarray:
+        want = self.output_shapes[n]
+        if arr.shape[1:] != want:
+            raise TrainingError(f'Input "{n}": expected samples of shape {want}, got '
+                                f'{arr.shape[1:]} (batch shape {arr.shape})')
+        if self.layers[n].cfg.get("dtype") == "int":
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+                raise TrainingError(f'Input "{n}": expected integer token ids')
+            return arr.astype(np.int64, copy=False)
+        if arr.dtype.kind not in "fiub":
+            raise TrainingError(f'Input "{n}": expected numbers, got dtype {arr.dtype}')
+        return np.ascontiguousarray(arr, dtype=self.dtype)
+
+    def _bind_targets(self, target) -> dict:
+        if not isinstance(target, Mapping):
+            if len(self.output_ids) != 1:
+                raise TrainingError(f"this network has {len(self.output_ids)} Output nodes: "
+                                    f"pass targets as a dict by id")
+            return {self.output_ids[0]: target}
+        missing = [n for n in self.output_ids if n not in target]
+        if missing:
+            raise TrainingError(f'no target given for Output "{missing[0]}"')
+        return dict(target)
+
+    # -- regularisation ---------------------------------------------------------------
+    def penalty_strengths(self, n: str) -> tuple[float, float]:
+        """(l1, l2) for a node: its own, or the global default where its own is 0."""
+        cfg = self.layers[n].cfg
+        l1 = cfg.get("l1", 0.0) or self.regularization.l1
+        l2 = cfg.get("l2", 0.0) or self.regularization.l2
+        return l1, l2
+
+    def _add_penalties(self, grads: dict) -> float:
+        total = 0.0
+        for n, p in self.params.items():
+            l1, l2 = self.penalty_strengths(n)
+            if not (l1 or l2):
+                continue
+            for name in self.layers[n].penalized:
+                w = p[name]
+                if l2:
+                    total += 0.5 * l2 * float(np.sum(w * w, dtype=np.float64))
+                    grads[n][name] = grads[n][name] + l2 * w
+                if l1:
+                    total += l1 * float(np.sum(np.abs(w), dtype=np.float64))
+                    grads[n][name] = grads[n][name] + l1 * np.sign(w)
+        return total
+
+    def _add_weight_noise(self) -> list:
+        sigma = self.regularization.weight_noise
+        if not sigma:
+            return []
+        added = []
+        for n, p in self.params.items():
+            for name in self.layers[n].penalized:
+                eps = (self.rng.standard_normal(p[name].shape) * sigma).astype(self.dtype)
+                p[name] += eps
+                added.append((p[name], eps))
+        return added
+
+    @staticmethod
+    def _remove_weight_noise(added: list) -> None:
+        for w, eps in added:
+            w -= eps
+
+    # -- diagnostics ------------------------------------------------------------------
+    def _diagnose(self, grads: dict, act_grads: Arrays) -> dict[str, Any]:
+        """Per-node activation statistics and gradient norms from the last step."""
+        acts, norms = {}, {}
+        for n in self.order:
+            layer = self.layers[n]
+            y = self.values.get(n)
+            if y is not None and y.dtype.kind == "f" and n not in self.input_ids:
+                kind = layer.activation_kind()
+                center, sat = {"sigmoid": (0.5, 0.49), "tanh": (0.0, 0.99)}.get(kind, (0.0, 0.0))
+                mean, std, zeros, satf = stats.activation_stats(
+                    np.ascontiguousarray(y).reshape(-1), center, sat)
+                acts[n] = {"mean": mean, "std": std,
+                           "zero_fraction": zeros if kind == "relu" else None,
+                           "saturated_fraction": satf if sat else None}
+            entry = {}
+            if n in grads:
+                entry["weights"] = float(np.sqrt(sum(
+                    stats.sum_squares(np.ascontiguousarray(g).reshape(-1))
+                    for g in grads[n].values())))
+            if n in act_grads:
+                entry["activations"] = float(np.sqrt(stats.sum_squares(
+                    np.ascontiguousarray(act_grads[n]).reshape(-1))))
+            if entry:
+                norms[n] = entry
+        return {"activations": acts, "grad_norms": norms}
+
+    # -- description ------------------------------------------------------------------
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per node: id, type, output shape, parameter count, multiply-adds."""
+        rows = []
+        for n in self.order:
+            layer = self.layers[n]
+            count = sum(int(np.prod(s)) for s in layer.param_shapes().values())
+            rows.append({"node": n, "type": layer.type_name, "shape": self.output_shapes[n],
+                         "params": count, "macs": layer.macs()})
+        return rows
+
+    @property
+    def num_params(self) -> int:
+        return sum(v.size for p in self.params.values() for v in p.values())
+
+    def __repr__(self) -> str:
+        return f"<Model {len(self.order)} nodes, {self.num_params} params, {self.dtype}>"
+
+
+def build_model(graph: Graph, seed: int = 0, dtype=np.float32,
+                regularization: Regularization | None = None) -> Model:
+    """Compile a graph into a model; GraphError names the node when it cannot run."""
+    return Model(graph, seed=seed, dtype=dtype, regularization=regularization)

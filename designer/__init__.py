@@ -1,0 +1,1 @@
+"""Netwright's desktop application (PySide6 + pyqtgraph). Imports compute, never the reverse."""
