@@ -246,6 +246,15 @@ class Model:
                          "params": count, "macs": layer.macs()})
         return rows
 
+    def parameters(self) -> list[tuple[str, str, np.ndarray]]:
+        """Every learnable array as (node, name, array), in a fixed order (for optimizers)."""
+        return [(n, k, v) for n in self.order for k, v in self.params.get(n, {}).items()]
+
+    @staticmethod
+    def flat_grads(grads: dict, params: list[tuple[str, str, np.ndarray]]) -> list[np.ndarray]:
+        """Gradients in the order of `parameters()`."""
+        return [grads[n][k] for n, k, _ in params]
+
     @property
     def num_params(self) -> int:
         return sum(v.size for p in self.params.values() for v in p.values())
