@@ -216,6 +216,8 @@ class Graph:
         taken = self.inputs_of(target)
         if port is None:
             port = next(i for i in range(len(taken) + 1) if i not in taken)
+            if tcls.max_inputs is not None and 0 < tcls.max_inputs <= port:
+                raise GraphError(f'every input port of "{target}" is already connected')
         if isinstance(port, bool) or not isinstance(port, int) or port < 0:
             raise GraphError(f'"{target}": port must be an integer >= 0, got {port!r}')
         if tcls.max_inputs is not None and port >= tcls.max_inputs:

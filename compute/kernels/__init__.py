@@ -2,7 +2,15 @@
 
 Every kernel is compiled with ``cache=True`` so a warm start costs no compilation.
 """
+import os
+
+import numba
 from numba import njit
+
+# Numba's default OpenMP layer fighting multi-threaded OpenBLAS for the same two cores made
+# an MLP 11x slower on our machines; the workqueue layer does not (issue 6).
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 # the options every kernel shares; parallel kernels add parallel=True themselves
 JIT = dict(cache=True, nogil=True, fastmath=True)

@@ -1,0 +1,324 @@
+"""Optimizers, learning-rate schedules and gradient clipping.
+
+Optimizers know nothing about layers (STYLE.md lesson 6): `step` takes a flat list of
+parameter arrays and their gradients, updates the parameters in place, and keys its
+state by position in that list (`Model.parameters()` gives a fixed order). Each update
+rule is one Numba kernel over one flat array (`compute.kernels.optim`).
+
+Conventions, chosen so that the PyTorch comparisons in tests/test_optimizers.py hold:
+
+- momentum is the course's form `v ← αv − εg; θ ← θ + v`. With a constant learning rate
+  this is exactly PyTorch's SGD(momentum=α) (v = −ε·buf); when a schedule changes ε, the
+  velocity keeps the steps already taken at the old rate (PyTorch rescales them).
+- nesterov is PyTorch's SGD(momentum=α, nesterov=True): `b ← αb + g; θ ← θ − ε(g + αb)`.
+- rmsprop is PyTorch's RMSprop (alpha=ρ): `r ← ρr + (1−ρ)g²; θ ← θ − εg/(√r + δ)`, with δ
+  outside the square root (Goodfellow et al. write `√(δ + r)`; the two agree once r ≫ δ).
+- adam is PyTorch's Adam with bias correction.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from .errors import ProjectError
+from .kernels import optim as k
+from .kernels.stats import sum_squares
+from .params import Param, resolve
+
+DEFAULT_OPTIMIZER = "adam"
+
+
+def _lr(default: float) -> Param:
+    return Param("lr", "float", default, "learning rate ε", min=0.0, max=10.0)
+
+
+_MOMENTUM = Param("momentum", "float", 0.9, "momentum α: how much of the last step is kept",
+                  min=0.0, max=0.9999)
+_EPS = Param("eps", "float", 1e-8, "δ added to the denominator for numerical stability",
+             min=0.0, max=1.0)
+
+OPTIMIZERS: dict[str, tuple[Param, ...]] = {
+    "sgd": (_lr(0.01),),
+    "momentum": (_lr(0.01), _MOMENTUM),
+    "nesterov": (_lr(0.01), _MOMENTUM),
+    "rmsprop": (_lr(0.001),
+                Param("rho", "float", 0.9, "decay ρ of the running mean of squared gradients",
+                      min=0.0, max=0.9999), _EPS),
+    "adam": (_lr(0.001),
+             Param("beta1", "float", 0.9, "decay β1 of the first-moment estimate",
+                   min=0.0, max=0.9999),
+             Param("beta2", "float", 0.999, "decay β2 of the second-moment estimate",
+                   min=0.0, max=0.99999), _EPS),
+}
+
+SCHEDULES: dict[str, tuple[Param, ...]] = {
+    "constant": (),
+    "step": (Param("step_size", "int", 10, "epochs between two decays", min=1, max=1_000_000),
+             Param("gamma", "float", 0.1, "factor applied to the rate at each decay",
+                   min=0.0, max=1.0)),
+    "exponential": (Param("gamma", "float", 0.95, "factor applied to the rate every epoch",
+                          min=0.0, max=1.0),),
+    "cosine": (Param("min_lr", "float", 0.0, "rate reached at the last step (cosine from "
+                     "the base rate, updated every step)", min=0.0, max=10.0),),
+}
+
+GRADIENT_CLIP: tuple[Param, ...] = (
+    Param("norm", "optional_float", None, "rescale all gradients together when their global "
+          "L2 norm exceeds this", min=0.0),
+    Param("value", "optional_float", None, "clip every gradient element to ±value", min=0.0),
+)
+
+
+class Optimizer:
+    """Base class: per-parameter state slots, checkpointable as plain arrays.
+
+    Subclasses name their state arrays in `slots` and implement `_update` with one kernel.
+    `lr` is a plain attribute: schedules set it before each step.
+    """
+
+    type_name: ClassVar[str] = ""
+    slots: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, lr: float) -> None:
+        self.lr = float(lr)
+        self.t = 0                                  # steps taken
+        self._state: list[dict[str, np.ndarray]] = []   # flat arrays, one dict per param
+        self._checked = 0                           # params whose state is known to fit
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Update every parameter in place from its gradient."""
+        if len(params) != len(grads):
+            raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
+        self.t += 1
+        self._before_step()
+        for i, (p, g) in enumerate(zip(params, grads)):
+            state = self._slots_for(i, p)
+            if g.shape != p.shape:
+                raise ValueError(f"gradient {i} has shape {g.shape}, parameter {p.shape}")
+            if g.dtype != p.dtype or not g.flags.c_contiguous:
+                g = np.ascontiguousarray(g, dtype=p.dtype)
+            if p.flags.c_contiguous:
+                self._update(p.reshape(-1), g.reshape(-1), state)
+            else:                                   # rare: update a copy, write it back
+                flat = np.ascontiguousarray(p).reshape(-1)
+                self._update(flat, g.reshape(-1), state)
+                p[...] = flat.reshape(p.shape)
+        if len(self._state) != len(params):
+            raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
+                               f"{len(self._state)} parameters, the model has {len(params)}")
+
+    def _before_step(self) -> None:
+        """Per-step scalars (Adam's bias corrections)."""
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _slots_for(self, i: int, p: np.ndarray) -> dict[str, np.ndarray]:
+        if i < self._checked:
+            return self._state[i]
+        if i == len(self._state):
+            self._state.append({s: np.zeros(p.size, p.dtype) for s in self.slots})
+        elif i > len(self._state):
+            raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
+                               f"{len(self._state)} parameters, the model has more")
+        state = self._state[i]
+        for name, arr in state.items():
+            if arr.size != p.size:
+                raise ProjectError(f'optimizer state ({self.type_name}) "{name}/{i}" has '
+                                   f'{arr.size} values but parameter {i} has {p.size}')
+            if arr.dtype != p.dtype:
+                state[name] = arr.astype(p.dtype)
+        self._checked = i + 1
+        return state
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the state: "step" and "<slot>/<index>" flat arrays (npz-safe)."""
+        out = {"step": np.array(self.t, np.int64)}
+        for i, state in enumerate(self._state):
+            for name, arr in state.items():
+                out[f"{name}/{i}"] = arr.copy()
+        return out
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore `state_dict()`; ProjectError names the entry that does not fit."""
+        where = f"optimizer state ({self.type_name})"
+        if "step" not in state:
+            raise ProjectError(f'{where}: missing "step"')
+        step = np.asarray(state["step"])
+        if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
+            raise ProjectError(f'{where}: "step" must be one integer >= 0')
+        found: dict[int, dict[str, np.ndarray]] = {}
+        for key, arr in state.items():
+            if key == "step":
+                continue
+            name, _, index = key.partition("/")
+            if name not in self.slots or not index.isdigit():
+                raise ProjectError(f'{where}: unexpected entry "{key}" (expected "step" and '
+                                   f'{", ".join(s + "/<i>" for s in self.slots) or "nothing else"})')
+            arr = np.asarray(arr)
+            if arr.dtype.kind != "f":
+                raise ProjectError(f'{where}: "{key}" must hold floats, not {arr.dtype}')
+            found.setdefault(int(index), {})[name] = np.array(arr, copy=True).reshape(-1)
+        rows = []
+        for i in range(len(found)):
+            missing = [s for s in self.slots if s not in found.get(i, {})]
+            if missing:
+                raise ProjectError(f'{where}: missing "{missing[0]}/{i}"')
+            rows.append(found[i])
+        self.t = int(step)
+        self._state = rows
+        self._checked = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} lr={self.lr:g} step={self.t}>"
+
+
+class SGD(Optimizer):
+    """Plain gradient descent; batch, minibatch or stochastic by the batch size."""
+
+    type_name = "sgd"
+
+    def _update(self, p, g, state):
+        k.sgd(p, g, self.lr)
+
+
+class Momentum(Optimizer):
+    """SGD with momentum in the course's form: v ← αv − εg; θ ← θ + v."""
+
+    type_name = "momentum"
+    slots = ("velocity",)
+
+    def __init__(self, lr: float, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = float(momentum)
+
+    def _update(self, p, g, state):
+        k.momentum(p, g, state["velocity"], self.lr, self.momentum)
+
+
+class Nesterov(Momentum):
+    """Nesterov momentum as PyTorch computes it: b ← αb + g; θ ← θ − ε(g + αb)."""
+
+    type_name = "nesterov"
+    slots = ("buffer",)
+
+    def _update(self, p, g, state):
+        k.nesterov(p, g, state["buffer"], self.lr, self.momentum)
+
+
+class RMSProp(Optimizer):
+    """Divides each step by a running RMS of the gradient (PyTorch's eps placement)."""
+
+    type_name = "rmsprop"
+    slots = ("square_avg",)
+
+    def __init__(self, lr: float, rho: float = 0.9, eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.rho, self.eps = float(rho), float(eps)
+
+    def _update(self, p, g, state):
+        k.rmsprop(p, g, state["square_avg"], self.lr, self.rho, self.eps)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias-corrected first and second moments."""
+
+    type_name = "adam"
+    slots = ("m", "v")
+
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self._c1 = self._c2 = 1.0
+
+    def _before_step(self) -> None:
+        self._c1 = 1.0 - self.beta1 ** self.t
+        self._c2 = 1.0 - self.beta2 ** self.t
+
+    def _update(self, p, g, state):
+        k.adam(p, g, state["m"], state["v"], self.lr, self.beta1, self.beta2, self.eps,
+               self._c1, self._c2)
+
+
+_CLASSES: dict[str, type[Optimizer]] = {c.type_name: c for c in
+                                        (SGD, Momentum, Nesterov, RMSProp, Adam)}
+
+
+def _typed(spec: Any, table: Mapping, default: str, where: str) -> tuple[str, dict]:
+    """Split a {"type": ..., **params} spec, refusing what is not one."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        raise ProjectError(f'{where}: expected an object such as {{"type": "{default}"}}, '
+                           f'got {spec!r}')
+    given = dict(spec)
+    kind = given.pop("type", default)
+    if kind not in table:
+        hint = difflib.get_close_matches(str(kind), list(table), n=1)
+        extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+        raise ProjectError(f'{where}: unknown type "{kind}"{extra}; choose one of '
+                           f'{", ".join(table)}')
+    try:
+        return kind, resolve(table[kind], given, where)
+    except ValueError as exc:
+        raise ProjectError(str(exc)) from None
+
+
+def make_optimizer(spec: Mapping | None, where: str = "training.optimizer") -> Optimizer:
+    """An optimizer from a spec like {"type": "adam", "lr": 0.001} (defaults fill the rest).
+
+    A missing type means adam. ProjectError names the field that is wrong.
+    """
+    kind, cfg = _typed(spec, OPTIMIZERS, DEFAULT_OPTIMIZER, where)
+    return _CLASSES[kind](**cfg)
+
+
+def make_schedule(spec: Mapping | None, base_lr: float, epochs: int, steps_per_epoch: int,
+                  where: str = "training.schedule") -> Callable[[int, int], float]:
+    """A function (epoch from 0, global step from 0) -> learning rate.
+
+    constant: base; step: base·γ^⌊epoch/step_size⌋; exponential: base·γ^epoch; cosine:
+    min + (base − min)(1 + cos(π·step/total))/2 over all epochs·steps_per_epoch steps,
+    as PyTorch's CosineAnnealingLR(T_max=total) stepped every batch.
+    """
+    kind, cfg = _typed(spec, SCHEDULES, "constant", where)
+    base = float(base_lr)
+    if kind == "step":
+        size, gamma = cfg["step_size"], cfg["gamma"]
+        return lambda epoch, step: base * gamma ** (epoch // size)
+    if kind == "exponential":
+        gamma = cfg["gamma"]
+        return lambda epoch, step: base * gamma ** epoch
+    if kind == "cosine":
+        low, total = cfg["min_lr"], max(int(epochs) * int(steps_per_epoch), 1)
+        return lambda epoch, step: low + (base - low) * 0.5 * (
+            1.0 + math.cos(math.pi * min(step, total) / total))
+    return lambda epoch, step: base
+
+
+def clip_gradients(grads: list[np.ndarray], norm: float | None = None,
+                   value: float | None = None) -> float:
+    """Clip in place, first each element to ±value, then all together to global L2 `norm`.
+
+    Returns the global L2 norm before any clipping (for the gradient-norm plot). A
+    non-finite norm leaves the gradients as they are: the trainer reports divergence.
+    """
+    total = math.sqrt(sum(sum_squares(np.ascontiguousarray(g).reshape(-1)) for g in grads))
+    if not math.isfinite(total):
+        return total
+    if value is not None:
+        for g in grads:
+            np.clip(g, -value, value, out=g)
+    if norm is not None:
+        now = total if value is None else math.sqrt(
+            sum(sum_squares(g.reshape(-1)) for g in grads))
+        if now > norm:
+            scale = norm / (now + 1e-6)             # PyTorch's clip_grad_norm_ factor
+            for g in grads:
+                g *= scale
+    return total
