@@ -56,6 +56,8 @@ class Model:
             p = self.layers[n].init_params(rng)
             if p:
                 self.params[n] = p
+        # arrays that are not learned but belong with the weights (BatchNorm running stats)
+        self.state: dict[str, Arrays] = {n: l.state for n, l in self.layers.items() if l.state}
         self.rng = np.random.default_rng([seed, 1])
         for layer in self.layers.values():
             layer.rng = self.rng
@@ -192,21 +194,22 @@ class Model:
         return total
 
     def _add_weight_noise(self) -> list:
+        """Perturb penalized weights for one step; returns what restores them exactly."""
         sigma = self.regularization.weight_noise
         if not sigma:
             return []
-        added = []
+        saved = []
         for n, p in self.params.items():
             for name in self.layers[n].penalized:
-                eps = (self.rng.standard_normal(p[name].shape) * sigma).astype(self.dtype)
-                p[name] += eps
-                added.append((p[name], eps))
-        return added
+                w = p[name]
+                saved.append((w, w.copy()))
+                w += (self.rng.standard_normal(w.shape) * sigma).astype(self.dtype)
+        return saved
 
     @staticmethod
-    def _remove_weight_noise(added: list) -> None:
-        for w, eps in added:
-            w -= eps
+    def _remove_weight_noise(saved: list) -> None:
+        for w, original in saved:
+            np.copyto(w, original)
 
     # -- diagnostics ------------------------------------------------------------------
     def _diagnose(self, grads: dict, act_grads: Arrays) -> dict[str, Any]:

@@ -92,38 +92,41 @@ class Optimizer:
         """Update every parameter in place from its gradient."""
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
+        if self._state and len(self._state) != len(params):
+            raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
+                               f"{len(self._state)} parameters, the model has {len(params)}")
         self.t += 1
-        self._before_step()
+        scalars = self._scalars()
+        typed: dict[np.dtype, tuple] = {}         # the scalars in each params' dtype
         for i, (p, g) in enumerate(zip(params, grads)):
             state = self._slots_for(i, p)
             if g.shape != p.shape:
                 raise ValueError(f"gradient {i} has shape {g.shape}, parameter {p.shape}")
             if g.dtype != p.dtype or not g.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=p.dtype)
+            s = typed.get(p.dtype)
+            if s is None:
+                s = typed[p.dtype] = tuple(p.dtype.type(v) for v in scalars)
             if p.flags.c_contiguous:
-                self._update(p.reshape(-1), g.reshape(-1), state)
+                self._update(p.reshape(-1), g.reshape(-1), state, s)
             else:                                   # rare: update a copy, write it back
                 flat = np.ascontiguousarray(p).reshape(-1)
-                self._update(flat, g.reshape(-1), state)
+                self._update(flat, g.reshape(-1), state, s)
                 p[...] = flat.reshape(p.shape)
-        if len(self._state) != len(params):
-            raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
-                               f"{len(self._state)} parameters, the model has {len(params)}")
 
-    def _before_step(self) -> None:
-        """Per-step scalars (Adam's bias corrections)."""
+    def _scalars(self) -> tuple[float, ...]:
+        """This step's scalar arguments of the kernel, after the arrays."""
+        return (self.lr,)
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray],
+                s: tuple) -> None:
         raise NotImplementedError
 
     def _slots_for(self, i: int, p: np.ndarray) -> dict[str, np.ndarray]:
         if i < self._checked:
             return self._state[i]
-        if i == len(self._state):
+        if i == len(self._state):               # first step: fresh state
             self._state.append({s: np.zeros(p.size, p.dtype) for s in self.slots})
-        elif i > len(self._state):
-            raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
-                               f"{len(self._state)} parameters, the model has more")
         state = self._state[i]
         for name, arr in state.items():
             if arr.size != p.size:
@@ -157,8 +160,9 @@ class Optimizer:
                 continue
             name, _, index = key.partition("/")
             if name not in self.slots or not index.isdigit():
-                raise ProjectError(f'{where}: unexpected entry "{key}" (expected "step" and '
-                                   f'{", ".join(s + "/<i>" for s in self.slots) or "nothing else"})')
+                known = ", ".join(f'"{s}/<i>"' for s in self.slots) or "nothing else"
+                raise ProjectError(f'{where}: unexpected entry "{key}" (expected "step" '
+                                   f'and {known})')
             arr = np.asarray(arr)
             if arr.dtype.kind != "f":
                 raise ProjectError(f'{where}: "{key}" must hold floats, not {arr.dtype}')
@@ -182,8 +186,8 @@ class SGD(Optimizer):
 
     type_name = "sgd"
 
-    def _update(self, p, g, state):
-        k.sgd(p, g, self.lr)
+    def _update(self, p, g, state, s):
+        k.sgd(p, g, *s)
 
 
 class Momentum(Optimizer):
@@ -196,8 +200,11 @@ class Momentum(Optimizer):
         super().__init__(lr)
         self.momentum = float(momentum)
 
-    def _update(self, p, g, state):
-        k.momentum(p, g, state["velocity"], self.lr, self.momentum)
+    def _scalars(self):
+        return (self.lr, self.momentum)
+
+    def _update(self, p, g, state, s):
+        k.momentum(p, g, state["velocity"], *s)
 
 
 class Nesterov(Momentum):
@@ -206,8 +213,8 @@ class Nesterov(Momentum):
     type_name = "nesterov"
     slots = ("buffer",)
 
-    def _update(self, p, g, state):
-        k.nesterov(p, g, state["buffer"], self.lr, self.momentum)
+    def _update(self, p, g, state, s):
+        k.nesterov(p, g, state["buffer"], *s)
 
 
 class RMSProp(Optimizer):
@@ -220,8 +227,11 @@ class RMSProp(Optimizer):
         super().__init__(lr)
         self.rho, self.eps = float(rho), float(eps)
 
-    def _update(self, p, g, state):
-        k.rmsprop(p, g, state["square_avg"], self.lr, self.rho, self.eps)
+    def _scalars(self):
+        return (self.lr, self.rho, 1.0 - self.rho, self.eps)
+
+    def _update(self, p, g, state, s):
+        k.rmsprop(p, g, state["square_avg"], *s)
 
 
 class Adam(Optimizer):
@@ -234,15 +244,15 @@ class Adam(Optimizer):
                  eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self._c1 = self._c2 = 1.0
 
-    def _before_step(self) -> None:
-        self._c1 = 1.0 - self.beta1 ** self.t
-        self._c2 = 1.0 - self.beta2 ** self.t
+    def _scalars(self):
+        step = self.lr / (1.0 - self.beta1 ** self.t)          # bias corrections folded in
+        scale = 1.0 / math.sqrt(1.0 - self.beta2 ** self.t)
+        return (step, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, scale,
+                self.eps)
 
-    def _update(self, p, g, state):
-        k.adam(p, g, state["m"], state["v"], self.lr, self.beta1, self.beta2, self.eps,
-               self._c1, self._c2)
+    def _update(self, p, g, state, s):
+        k.adam(p, g, state["m"], state["v"], *s)
 
 
 _CLASSES: dict[str, type[Optimizer]] = {c.type_name: c for c in

@@ -112,6 +112,8 @@ class Layer:
         self.out_shape = self.infer_shape(cfg, self.in_shapes)
         self.rng: np.random.Generator = np.random.default_rng(0)  # the model replaces it
         self.extra_loss = 0.0  # added to the loss by layers such as Sampling (KL term)
+        # arrays that are not learned but are saved with the weights (running statistics)
+        self.state: dict[str, np.ndarray] = {}
 
     def param_shapes(self) -> dict[str, Shape]:
         """Shapes of this layer's learnable arrays by name (none by default)."""
