@@ -25,7 +25,10 @@ class Dataset:
 
     ``y`` holds int64 class indices for classification (``(N,)``, or ``(N, T)`` per
     step) and float32 targets for regression (``(N, K)`` or ``(N, T, K)``). ``x`` is
-    float32, or int64 token ids when ``input_dtype`` is ``"int"``.
+    float32, or int64 token ids when ``input_dtype`` is ``"int"``. When the source
+    standardised features (CSV), ``feature_mean``/``feature_std`` hold the per-column
+    statistics of the training split that were applied, so new inputs can be scaled alike:
+    ``(x - feature_mean) / feature_std``.
     """
 
     name: str
@@ -39,6 +42,8 @@ class Dataset:
     num_classes: int | None
     class_names: list[str] | None
     description: str
+    feature_mean: np.ndarray | None = None
+    feature_std: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class DatasetInfo:
 class DataParam(Param):
     """A Param with the extra kinds only data sources need.
 
-    ``path`` is a file or folder relative to the project file (a non-empty string);
+    ``path`` is a file or folder relative to the project file ("" while not chosen);
     ``column`` names a CSV column by header name or by index (negative counts from the
     end). The editor shows ``path`` as a file chooser and ``column`` as a text field.
     """
@@ -71,9 +76,11 @@ class DataParam(Param):
             raise ValueError(f"param {self.name!r}: unknown kind {self.kind!r}")
 
     def _check_path(self, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        # "" is valid: a project may choose an importer before choosing its file;
+        # `load_dataset` then reports the path as required
+        if not isinstance(value, str) or "\x00" in value:
             raise ValueError(f"{self.name} must be a file path, got {value!r}")
-        return value
+        return value.strip()
 
     def _check_column(self, value: Any) -> str | int:
         if isinstance(value, str) and value:

@@ -1,0 +1,1 @@
+"""Tests of compute.data: datasets, importers, augmentation."""
