@@ -13,7 +13,9 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
 # the options every kernel shares; parallel kernels add parallel=True themselves
-JIT = dict(cache=True, nogil=True, fastmath=True)
+# error_model="numpy": a division by zero gives inf/nan (reported as divergence by the
+# trainer) instead of raising, and lets LLVM vectorise loops with divisions
+JIT = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 
 def kernel(fn=None, **extra):

@@ -34,5 +34,6 @@ def activation_stats(x, center, saturation):
 def sum_squares(x):
     s = 0.0
     for i in range(x.size):
-        s += x[i] * x[i]
+        v = np.float64(x[i])  # squared in float64: a float32 square overflows at 1.8e19
+        s += v * v
     return s
