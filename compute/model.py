@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .chain import DenseChain
 from .errors import GraphError, TrainingError
 from .graph import Graph
 from .kernels import stats
@@ -17,6 +18,22 @@ from .layers import layer_class
 from .layers.output import Output
 
 Arrays = dict[str, np.ndarray]
+
+
+class Grads(dict):
+    """Gradients by node and name. When the model keeps its parameters in one flat array,
+    the gradients are views of one fresh flat array too (`flat`, at the same `offsets`),
+    so an optimizer or a norm can take them all in one call."""
+
+    flat: np.ndarray | None = None
+    offsets: dict[tuple[str, str], int] = {}
+
+
+class FlatList(list):
+    """`Model.flat_grads`'s list, with the flat array its items are views of."""
+
+    flat: np.ndarray
+    offsets: tuple[int, ...]
 
 
 @dataclass
@@ -49,6 +66,9 @@ class Model:
             in_shapes = [shapes.of(s) for s in self.sources[n]]
             self.layers[n] = layer_class(node.type)(n, node.config, in_shapes, self.dtype)
         self.input_ids = [n for n in self.order if self.layers[n].type_name == "Input"]
+        for n in self.order:
+            if self.sources[n] and all(s in self.input_ids for s in self.sources[n]):
+                self.layers[n].needs_input_grad = False
         self.output_ids = [n for n in self.order if isinstance(self.layers[n], Output)]
         rng = np.random.default_rng(seed)
         self.params: dict[str, Arrays] = {}
@@ -59,11 +79,35 @@ class Model:
         # arrays that are not learned but belong with the weights (BatchNorm running stats)
         self.state: dict[str, Arrays] = {n: l.state for n, l in self.layers.items() if l.state}
         self.rng = np.random.default_rng([seed, 1])
-        for layer in self.layers.values():
+        for n, layer in self.layers.items():
             layer.rng = self.rng
+            # data from an Input node needs no gradient (PyTorch's requires_grad=False)
+            layer.input_grads = [self.layers[s].type_name != "Input" for s in self.sources[n]]
         self.regularization = regularization or Regularization()
-        self.values: Arrays = {}       # every node's output from the last forward pass
+        self.values: Mapping[str, np.ndarray] = {}   # every node's output, last forward pass
         self.diagnostics: dict[str, Any] = {}
+        self.flat_params, self.flat_offsets = self._pack_params()
+        self._slices = [(n, k, self.flat_offsets[(n, k)], v.size, v.shape)
+                        for n, k, v in self.parameters()] if self.flat_params is not None else []
+        self._own_penalties = any(l.cfg.get("l1") or l.cfg.get("l2")
+                                  for l in self.layers.values() if l.penalized)
+        self._chain = DenseChain.plan(self)
+
+    def _pack_params(self) -> tuple[np.ndarray | None, dict[tuple[str, str], int]]:
+        """Move every parameter into one flat array (params become views of it), so that
+        an optimizer updates them all in one call; not done for mixed dtypes."""
+        arrays = self.parameters()
+        if not arrays or any(v.dtype != self.dtype for _, _, v in arrays):
+            return None, {}
+        flat = np.empty(sum(v.size for _, _, v in arrays), self.dtype)
+        offsets, at = {}, 0
+        for n, k, v in arrays:
+            view = flat[at:at + v.size].reshape(v.shape)
+            view[...] = v
+            self.params[n][k] = view
+            offsets[(n, k)] = at
+            at += v.size
+        return flat, offsets
 
     # -- running --------------------------------------------------------------------
     def forward(self, x: np.ndarray | Mapping[str, np.ndarray], training: bool = False):
@@ -89,7 +133,14 @@ class Model:
         Runs in training mode (dropout, noise, batch statistics). `target` is an array for a
         single Output node, else a dict by Output id. With `diagnostics`, fills
         `self.diagnostics` with activation statistics and gradient norms per node.
+        The gradients are fresh arrays each call.
         """
+        if self._chain is not None and not diagnostics and not self.regularization.weight_noise:
+            done = self._chain.run(x, target, self.flat_params)
+            if done is not None:                    # a small dense chain: one compiled call
+                loss, flat, self.values = done
+                grads = self._grad_views(flat)
+                return loss + self._add_penalties(grads), grads
         noise = self._add_weight_noise()
         try:
             self.forward(x, training=True)
@@ -110,25 +161,57 @@ class Model:
         return loss, grads
 
     def _backward(self, dys: Arrays, keep: bool) -> tuple[dict, Arrays]:
-        grads: dict[str, Arrays] = {}
+        flat = None if self.flat_params is None else np.empty_like(self.flat_params)
+        grads = self._grad_views(flat)
+        done: set[str] = set()
         kept: Arrays = {}
         for n in reversed(self.order):
             dy = dys.pop(n, None)
-            if dy is None or not self.sources[n]:
-                if dy is not None and keep:
-                    kept[n] = dy
-                continue
-            if keep:
+            if dy is not None and keep:
                 kept[n] = dy
-            dxs, g = self.layers[n].backward(self.params.get(n, {}), dy)
+            if dy is None or not self.sources[n]:
+                continue
+            layer = self.layers[n]
+            out = layer.grad_out = grads.get(n)     # where a layer may write its gradients
+            try:
+                dxs, g = layer.backward(self.params.get(n, {}), dy)
+            finally:
+                layer.grad_out = None
             if g:
-                grads[n] = g
+                done.add(n)
+                if out is None:
+                    grads[n] = g
+                else:
+                    for k, v in out.items():
+                        arr = g.get(k)
+                        if arr is None:
+                            v.fill(0)
+                        elif arr is not v:
+                            v[...] = arr
             for s, dx in zip(self.sources[n], dxs):
-                dys[s] = dx if s not in dys else dys[s] + dx
+                if dx is not None:
+                    dys[s] = dx if s not in dys else dys[s] + dx
         for n in self.params:       # a param that got no gradient still gets zeros
-            if n not in grads:
-                grads[n] = {k: np.zeros_like(v) for k, v in self.params[n].items()}
+            if n not in done:
+                if n in grads:
+                    for v in grads[n].values():
+                        v.fill(0)
+                else:
+                    grads[n] = {k: np.zeros_like(v) for k, v in self.params[n].items()}
         return grads, kept
+
+    def _grad_views(self, flat: np.ndarray | None) -> Grads:
+        """A Grads dict of views into `flat`, shaped like the params (empty without one)."""
+        grads = Grads()
+        if flat is None:
+            return grads
+        for n, k, at, size, shape in self._slices:
+            d = grads.get(n)
+            if d is None:
+                d = grads[n] = {}
+            d[k] = flat[at:at + size].reshape(shape)
+        grads.flat, grads.offsets = flat, self.flat_offsets
+        return grads
 
     # -- inputs and targets -----------------------------------------------------------
     def _bind_inputs(self, x) -> Arrays:
@@ -178,6 +261,10 @@ class Model:
         return l1, l2
 
     def _add_penalties(self, grads: dict) -> float:
+        """The L1/L2 penalty, its gradient added in place."""
+        reg = self.regularization
+        if not (self._own_penalties or reg.l1 or reg.l2):
+            return 0.0
         total = 0.0
         for n, p in self.params.items():
             l1, l2 = self.penalty_strengths(n)
@@ -185,12 +272,13 @@ class Model:
                 continue
             for name in self.layers[n].penalized:
                 w = p[name]
+                g = grads[n][name]
                 if l2:
                     total += 0.5 * l2 * float(np.sum(w * w, dtype=np.float64))
-                    grads[n][name] = grads[n][name] + l2 * w
+                    g += l2 * w
                 if l1:
                     total += l1 * float(np.sum(np.abs(w), dtype=np.float64))
-                    grads[n][name] = grads[n][name] + l1 * np.sign(w)
+                    g += l1 * np.sign(w)
         return total
 
     def _add_weight_noise(self) -> list:
@@ -255,8 +343,17 @@ class Model:
 
     @staticmethod
     def flat_grads(grads: dict, params: list[tuple[str, str, np.ndarray]]) -> list[np.ndarray]:
-        """Gradients in the order of `parameters()`."""
-        return [grads[n][k] for n, k, _ in params]
+        """Gradients in the order of `parameters()`; when they are all still views of the
+        flat array of `loss_and_grads`, the list says so (`FlatList`), for optimizers."""
+        out = [grads[n][k] for n, k, _ in params]
+        flat = getattr(grads, "flat", None)
+        if (flat is None or not all(g.base is flat for g in out)
+                or sum(g.size for g in out) != flat.size):
+            return out
+        listed = FlatList(out)
+        listed.flat = flat
+        listed.offsets = tuple(grads.offsets[(n, k)] for n, k, _ in params)
+        return listed
 
     @property
     def num_params(self) -> int:

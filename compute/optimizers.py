@@ -28,7 +28,9 @@ from .kernels import optim as k
 from .kernels.stats import sum_squares
 from .params import Param, resolve
 
-DEFAULT_OPTIMIZER = "adam"
+# What a spec without "type" means, here and in a project file (compute/settings.py):
+# plain gradient descent, where the course starts; its lr defaults to 0.01.
+DEFAULT_OPTIMIZER = "sgd"
 
 
 def _lr(default: float) -> Param:
@@ -87,16 +89,28 @@ class Optimizer:
         self.t = 0                                  # steps taken
         self._state: list[dict[str, np.ndarray]] = []   # flat arrays, one dict per param
         self._checked = 0                           # params whose state is known to fit
+        self._plan: _FlatPlan | None = None         # the params seen last, if one flat array
+        self._flat_state: dict[str, np.ndarray] | None = None
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Update every parameter in place from its gradient."""
+        """Update every parameter in place from its gradient.
+
+        When the parameters are consecutive views of one flat array and the gradients too
+        (a model's `parameters()` and `flat_grads`), one kernel call updates them all.
+        """
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
         if self._state and len(self._state) != len(params):
             raise ProjectError(f"optimizer state ({self.type_name}) has entries for "
                                f"{len(self._state)} parameters, the model has {len(params)}")
+        flat = self._flat_pair(params, grads)
         self.t += 1
         scalars = self._scalars()
+        if flat is not None:
+            p, g = flat
+            dt = p.dtype.type
+            self._update(p, g, self._flat_state, tuple(dt(v) for v in scalars))
+            return
         typed: dict[np.dtype, tuple] = {}         # the scalars in each params' dtype
         for i, (p, g) in enumerate(zip(params, grads)):
             state = self._slots_for(i, p)
@@ -113,6 +127,36 @@ class Optimizer:
                 flat = np.ascontiguousarray(p).reshape(-1)
                 self._update(flat, g.reshape(-1), state, s)
                 p[...] = flat.reshape(p.shape)
+
+    def _flat_pair(self, params: list[np.ndarray], grads: list[np.ndarray]):
+        """(flat params, flat grads) when one call can update everything, else None."""
+        flat = getattr(grads, "flat", None)
+        if flat is None:
+            return None
+        plan = self._plan
+        if plan is None or not plan.holds(params):
+            plan = self._plan = _FlatPlan(params)
+            self._flat_state = None
+        if (plan.flat is None or grads.offsets != plan.offsets or flat.dtype != plan.flat.dtype
+                or flat.size != plan.flat.size):
+            return None
+        if self._flat_state is None:
+            self._flat_state = self._gather_state(params, plan.flat)
+        return plan.flat, flat
+
+    def _gather_state(self, params: list[np.ndarray], flat: np.ndarray) -> dict:
+        """One flat array per slot, the per-parameter state becoming views of it."""
+        states = [self._slots_for(i, p) for i, p in enumerate(params)]
+        out = {}
+        for name in self.slots:
+            whole = np.concatenate([s[name] for s in states]) if states else flat[:0].copy()
+            out[name] = whole
+            at = 0
+            for s in states:
+                size = s[name].size
+                s[name] = whole[at:at + size]
+                at += size
+        return out
 
     def _scalars(self) -> tuple[float, ...]:
         """This step's scalar arguments of the kernel, after the arrays."""
@@ -176,9 +220,36 @@ class Optimizer:
         self.t = int(step)
         self._state = rows
         self._checked = 0
+        self._plan = self._flat_state = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} lr={self.lr:g} step={self.t}>"
+
+
+class _FlatPlan:
+    """Whether a list of parameters is one flat array cut in order, computed once per list."""
+
+    def __init__(self, params: list[np.ndarray]) -> None:
+        self.params = list(params)
+        self.flat: np.ndarray | None = None
+        self.offsets: tuple[int, ...] = ()
+        base = params[0].base if params else None
+        if (base is None or base.ndim != 1 or not base.flags.c_contiguous
+                or any(p.base is not base or not p.flags.c_contiguous for p in params)):
+            return
+        start, item = base.ctypes.data, base.itemsize
+        offsets = tuple((p.ctypes.data - start) // item for p in params)
+        at = 0
+        for p, off in zip(params, offsets):
+            if off != at:
+                return
+            at += p.size
+        if at == base.size:
+            self.flat, self.offsets = base, offsets
+
+    def holds(self, params: list[np.ndarray]) -> bool:
+        return len(params) == len(self.params) and all(
+            a is b for a, b in zip(params, self.params))
 
 
 class SGD(Optimizer):
@@ -282,7 +353,8 @@ def _typed(spec: Any, table: Mapping, default: str, where: str) -> tuple[str, di
 def make_optimizer(spec: Mapping | None, where: str = "training.optimizer") -> Optimizer:
     """An optimizer from a spec like {"type": "adam", "lr": 0.001} (defaults fill the rest).
 
-    A missing type means adam. ProjectError names the field that is wrong.
+    A missing spec or type means DEFAULT_OPTIMIZER (sgd, lr 0.01), as in a project file.
+    ProjectError names the field that is wrong.
     """
     kind, cfg = _typed(spec, OPTIMIZERS, DEFAULT_OPTIMIZER, where)
     return _CLASSES[kind](**cfg)
@@ -318,8 +390,12 @@ def clip_gradients(grads: list[np.ndarray], norm: float | None = None,
     Returns the global L2 norm before any clipping (for the gradient-norm plot). A
     non-finite norm leaves the gradients as they are: the trainer reports divergence.
     """
-    total = math.sqrt(sum(sum_squares(np.ascontiguousarray(g).reshape(-1)) for g in grads))
-    if not math.isfinite(total):
+    flat = getattr(grads, "flat", None)
+    if flat is not None:                            # views of one array (Model.flat_grads)
+        total = math.sqrt(sum_squares(flat))
+    else:
+        total = math.sqrt(sum(sum_squares(np.ascontiguousarray(g).reshape(-1)) for g in grads))
+    if not math.isfinite(total) or (norm is None and value is None):
         return total
     if value is not None:
         for g in grads:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ProjectError
-from .project import atomic_write
+from .jsonio import atomic_write
 
 __all__ = ["load_weights", "model_arrays", "save_weights"]
 

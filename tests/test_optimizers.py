@@ -173,10 +173,27 @@ def test_specs_fill_defaults():
     opt = make_optimizer({"type": "adam"})
     assert (opt.lr, opt.beta1, opt.beta2, opt.eps) == (0.001, 0.9, 0.999, 1e-8)
     assert make_optimizer({"type": "momentum", "lr": 0.1}).momentum == 0.9
-    assert make_optimizer(None).type_name == "adam"
     for name, params in OPTIMIZERS.items():
         assert params[0].name == "lr"
         assert make_optimizer({"type": name}).type_name == name
+
+
+def test_default_is_plain_gradient_descent_as_in_a_project_file():
+    from compute.settings import resolve_training
+
+    opt = make_optimizer(None)
+    assert (opt.type_name, opt.lr) == ("sgd", 0.01)
+    partial = make_optimizer({"lr": 0.5})              # no "type": still sgd
+    assert (partial.type_name, partial.lr) == ("sgd", 0.5)
+    theta, g = np.array([1.0, -2.0]), np.array([0.5, 4.0])
+    partial.step([theta], [g])
+    np.testing.assert_allclose(theta, [1.0 - 0.25, -2.0 - 2.0])   # θ ← θ − εg, no state
+    # the engine and the file format agree on what a missing or partial spec means
+    for spec in ({}, {"optimizer": {"lr": 0.5}}):
+        resolved = resolve_training(spec)["optimizer"]
+        again = make_optimizer(resolved)
+        built = make_optimizer(spec.get("optimizer"))
+        assert (again.type_name, again.lr) == (built.type_name, built.lr)
 
 
 @pytest.mark.parametrize("spec, message", [

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import compute.jsonio as jsonio
 import compute.project as proj
 from compute.errors import NetwrightError, ProjectError
 from compute.graph import Graph
@@ -496,7 +497,7 @@ def test_disk_full_leaves_the_old_file_and_no_temp_file(saved, monkeypatch):
 
 def test_failing_fsync_or_rename_leaves_the_old_file(saved, monkeypatch):
     before = saved.read_bytes()
-    monkeypatch.setattr(proj.os, "replace", lambda a, b: (_ for _ in ()).throw(
+    monkeypatch.setattr(jsonio.os, "replace", lambda a, b: (_ for _ in ()).throw(
         PermissionError(errno.EACCES, "Permission denied")))
     with pytest.raises(ProjectError, match="could not save"):
         save_project(changed_project(), saved)
@@ -508,9 +509,10 @@ def test_killed_between_write_and_rename_leaves_the_old_file(saved):
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
+        import compute.jsonio as jsonio
         import compute.project as proj
         from tests.test_project import changed_project
-        proj.os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)
+        jsonio.os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)
         proj.save_project(changed_project(), {str(saved)!r})
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
@@ -562,3 +564,17 @@ def test_save_into_missing_folder_names_the_path(tmp_path):
 
 def test_errors_are_netwright_errors():
     assert issubclass(ProjectError, NetwrightError)
+
+
+def test_split_modules_stay_importable_from_compute_project():
+    """Other modules import these names from compute.project; they are the layers' own."""
+    import compute.settings as settings
+
+    for name in ("atomic_write", "check_tree", "parse_json", "MAX_BYTES"):
+        assert getattr(proj, name) is getattr(jsonio, name)
+    assert proj.dumps_project is jsonio.dumps_stable
+    for name in ("DATA_FIELDS", "DATA_KEYS", "TRAINING_FIELDS", "TRAINING_KEYS",
+                 "REGULARIZATION", "EARLY_STOPPING", "check_data", "check_training",
+                 "resolve_data", "resolve_training"):
+        assert getattr(proj, name) is getattr(settings, name)
+    assert all(hasattr(proj, name) for name in proj.__all__)

@@ -79,6 +79,9 @@ class Layer:
     # names of weights that L1/L2 penalties and weight noise apply to; a layer that has
     # any gets `l1` and `l2` params automatically
     penalized: ClassVar[tuple[str, ...]] = ()
+    # False where every input comes straight from data: backward may then return None for
+    # the input gradients and skip computing them (the model sets it)
+    needs_input_grad: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

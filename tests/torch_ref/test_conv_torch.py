@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from compute.layers import layer_class
-from compute.layers.conv import conv_out, pair
+from compute.layers.conv import pair
 
 
 def make(type_name, params, shape):
@@ -63,10 +63,13 @@ def compare(layer, p, fn, batch=4):
 
 
 def torch_pads(size, k, s, padding):
-    """(before, after) padding along one axis as our layer applies it."""
-    out, before = conv_out(size, k, s, padding)
-    total = max((out - 1) * s + k - size, 0) if padding == "same" else 2 * before
-    return before, total - before
+    """(before, after) padding along one axis, as DESIGN.md defines it."""
+    if padding == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        return total // 2, total - total // 2
+    p = 0 if padding == "valid" else padding
+    return p, p
 
 
 CONV = [
@@ -110,8 +113,13 @@ TRANSPOSE = [
 @pytest.mark.parametrize("params, shape", TRANSPOSE)
 def test_conv2d_transpose_matches_torch(params, shape):
     layer, p = make("Conv2DTranspose", params, shape)
-    kh, kw, sh, sw, ph, pw, oh, ow = layer.geo
-    same = layer.cfg["padding"] == "same"
+    (kh, kw), (sh, sw) = pair(layer.cfg["kernel_size"]), pair(layer.cfg["stride"])
+    pad, (_, h, w) = layer.cfg["padding"], shape
+    same = pad == "same"
+    if same:    # the crop of the adjoint of a "same" Conv2D: its top/left padding
+        (ph, pw), (oh, ow) = (max(kh - sh, 0) // 2, max(kw - sw, 0) // 2), (h * sh, w * sw)
+    else:
+        ph = pw = 0 if pad == "valid" else pad
     act = torch.tanh if layer.cfg["activation"] == "tanh" else (lambda z: z)
 
     def fn(x, W, b=None):
@@ -135,10 +143,12 @@ POOLS = [
 
 
 def pool_fn(layer, torch_pool, fill):
-    kh, kw, sh, sw, ph, pw, oh, ow = layer.geo
-    (_, h, w), pad = layer.in_shapes[0], layer.cfg["padding"]
+    cfg, (_, h, w) = layer.cfg, layer.in_shapes[0]
+    (kh, kw), pad = pair(cfg["pool_size"]), cfg["padding"]
+    sh, sw = (kh, kw) if cfg["stride"] is None else pair(cfg["stride"])
     if pad != "same":
-        return lambda x: torch_pool(x, (kh, kw), (sh, sw), (ph, pw))
+        p = 0 if pad == "valid" else pad
+        return lambda x: torch_pool(x, (kh, kw), (sh, sw), p)
     top, bottom = torch_pads(h, kh, sh, "same")
     left, right = torch_pads(w, kw, sw, "same")
     return lambda x: torch_pool(F.pad(x, (left, right, top, bottom), value=fill),

@@ -1,0 +1,329 @@
+"""Conv2D and Conv2DTranspose: learned filters sliding over images.
+
+Both lower to one BLAS product over the whole batch between the weights and a column
+matrix (compute/kernels/conv.py). Conv2D is a cross-correlation, as in every framework:
+``y[n, f, oy, ox] = b[f] + Σ_{c,i,j} W[f, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]``.
+Conv2DTranspose is its adjoint, with PyTorch's weight layout ``(in_c, out_c, kh, kw)``.
+The column matrices and GEMM results are cached on the layer and reused while the batch
+size stays the same.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import activations
+from ..errors import ShapeError
+from ..kernels import conv as k
+from ..params import Param
+from .base import INIT, Layer, Shape, register
+from .core import fmt
+
+ACTIVATION = Param("activation", "choice", "linear", "activation applied after the layer",
+                   choices=tuple(f for f in activations.FUNCTIONS if f != "softmax"))
+PADDING_HELP = ('"valid" (none), "same" (output ceil(H/stride); an odd total pads one more '
+                'at the bottom/right) or zeros added on every side')
+
+
+def pair(v: Any) -> tuple[int, int]:
+    """An int or a pair as (height, width)."""
+    if isinstance(v, (list, tuple)):
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def conv_out(size: int, k: int, s: int, padding: int | str) -> tuple[int, int]:
+    """(output size, padding before) along one axis; the output is < 1 when k does not fit."""
+    if padding == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        return out, total // 2
+    p = 0 if padding == "valid" else int(padding)
+    return (size + 2 * p - k) // s + 1, p
+
+
+def padded(size: int, padding: int | str) -> int:
+    return size + 2 * padding if isinstance(padding, int) else size
+
+
+def image_shape(type_name: str, s: Shape) -> Shape:
+    """The (C, H, W) input, or a ShapeError that says which Reshape would fix it."""
+    if len(s) == 3:
+        return s
+    hint = ""
+    if len(s) == 1 and math.isqrt(s[0]) ** 2 == s[0]:
+        r = math.isqrt(s[0])
+        hint = f" (e.g. to [1, {r}, {r}])"
+    elif len(s) == 2:
+        hint = f" (e.g. to [1, {s[0]}, {s[1]}])"
+    raise ShapeError(f'"{{node}}" ({type_name}) needs images (C, H, W), but "{{source}}" '
+                     f'gives {fmt(s)}: insert a Reshape between {{source}} and {{node}}{hint}')
+
+
+def window_geometry(type_name: str, what: str, hw: tuple[int, int], ksize: tuple[int, int],
+                    stride: tuple[int, int], padding: int | str) -> tuple[int, ...]:
+    """(kh, kw, sh, sw, ph, pw, oh, ow) of a sliding window; ShapeError if it does not fit."""
+    (h, w), (kh, kw), (sh, sw) = hw, ksize, stride
+    oh, ph = conv_out(h, kh, sh, padding)
+    ow, pw = conv_out(w, kw, sw, padding)
+    if oh < 1 or ow < 1:
+        pad = "" if padding in ("valid", 0) else \
+            f" (padded: {padded(h, padding)}x{padded(w, padding)})"
+        raise ShapeError(f'"{{node}}" ({type_name}): the {kh}x{kw} {what} is larger than its '
+                         f'{h}x{w} input{pad}; use a smaller {what}, more padding or '
+                         f'padding "same"')
+    return kh, kw, sh, sw, ph, pw, oh, ow
+
+
+def short_geometry(cfg: dict[str, Any], ksize: str = "kernel_size") -> str:
+    """'3x3 s1 same' for node faces."""
+    kh, kw = pair(cfg[ksize])
+    sh, sw = pair(cfg["stride"])
+    stride = f"s{sh}" if sh == sw else f"s{sh}x{sw}"
+    pad = cfg["padding"]
+    pad = pad if isinstance(pad, str) else f"p{pad}"
+    return f"{kh}x{kw} {stride} {pad}"
+
+
+class _ConvBase(Layer):
+    """What Conv2D and Conv2DTranspose share: params, buffers, activation, diagnostics."""
+
+    family = "Convolution"
+    penalized = ("W",)
+    short_name = "Conv"
+    # the model may clear this when the input is raw data (an Input node): backward then
+    # returns [None] and skips the input gradient, a third of a first layer's backward
+    needs_input_grad = True
+
+    def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
+        super().__init__(node_id, cfg, in_shapes, dtype)
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A scratch array kept across steps (its contents are overwritten by the caller).
+
+        Backward reuses the forward pass's buffers once it has read them, so a layer holds
+        one column matrix, not two; it expects one backward per forward, as the model runs.
+        """
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != self.dtype:
+            buf = self._buffers[name] = np.empty(shape, self.dtype)
+        return buf
+
+    def _bias(self, p: dict[str, np.ndarray], n_out: int) -> np.ndarray:
+        if "b" in p:
+            return p["b"]
+        return self._zeros(n_out)
+
+    def _zeros(self, n: int) -> np.ndarray:
+        z = self._buffers.get("zeros")
+        if z is None or z.shape != (n,) or z.dtype != self.dtype:
+            z = self._buffers["zeros"] = np.zeros(n, self.dtype)
+        return z
+
+    def _activate(self, z: np.ndarray) -> np.ndarray:
+        y = activations.forward(self.cfg["activation"], z)
+        self._z, self._y = z, y
+        return y
+
+    def _dz(self, dy: np.ndarray) -> np.ndarray:
+        dz = activations.backward(self.cfg["activation"], self._z, self._y, dy)
+        return np.ascontiguousarray(dz, self.dtype)
+
+    def _input(self, xs: list[np.ndarray]) -> np.ndarray:
+        return np.ascontiguousarray(xs[0], self.dtype)
+
+    @classmethod
+    def summary(cls, cfg):
+        act = "" if cfg["activation"] == "linear" else " " + cfg["activation"]
+        return f"{cls.short_name} {cfg['filters']}@{short_geometry(cfg)}{act}"
+
+    def activation_kind(self):
+        return activations.kind(self.cfg["activation"])
+
+
+def conv_params(kernel: int, stride: int, padding: int | str) -> tuple[Param, ...]:
+    return (Param("filters", "int", 16, "number of output channels (filters)", min=1, max=4096),
+            Param("kernel_size", "size", kernel, "kernel height and width: an int or [kh, kw]",
+                  min=1, max=64),
+            Param("stride", "size", stride, "step between windows: an int or [sh, sw]",
+                  min=1, max=32),
+            Param("padding", "padding", padding, PADDING_HELP, min=0, max=64,
+                  choices=("valid", "same")),
+            ACTIVATION, INIT,
+            Param("use_bias", "bool", True, "learn a bias b[f] added to every output of filter f"))
+
+
+@register
+class Conv2D(_ConvBase):
+    """2-D convolution (cross-correlation) with stride, padding and an activation.
+
+    Shape: (C, H, W) -> (filters, OH, OW); OH = ceil(H / stride) for "same", else
+    (H + 2·padding − kh) // stride + 1.
+    """
+
+    type_name = "Conv2D"
+    doc = "2-D convolution: learned filters slide over the image"
+    params = conv_params(3, 1, "valid")
+
+    @classmethod
+    def geometry(cls, cfg, in_shapes) -> tuple[int, ...]:
+        c, h, w = image_shape(cls.type_name, in_shapes[0])
+        return window_geometry(cls.type_name, "kernel", (h, w), pair(cfg["kernel_size"]),
+                               pair(cfg["stride"]), cfg["padding"])
+
+    @classmethod
+    def infer_shape(cls, cfg, in_shapes):
+        *_, oh, ow = cls.geometry(cfg, in_shapes)
+        return (cfg["filters"], oh, ow)
+
+    def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
+        super().__init__(node_id, cfg, in_shapes, dtype)
+        self.geo = self.geometry(cfg, self.in_shapes)
+
+    def param_shapes(self):
+        kh, kw = pair(self.cfg["kernel_size"])
+        f = self.cfg["filters"]
+        shapes = {"W": (f, self.in_shapes[0][0], kh, kw)}
+        if self.cfg["use_bias"]:
+            shapes["b"] = (f,)
+        return shapes
+
+    def fans(self, name, shape):
+        f, c, kh, kw = shape
+        return c * kh * kw, f * kh * kw
+
+    def forward(self, p, xs, training):
+        x = self._input(xs)
+        n, f = x.shape[0], self.cfg["filters"]
+        kh, kw, sh, sw, ph, pw, oh, ow = self.geo
+        cols = self._buffer("cols", (x.shape[1] * kh * kw, n * oh * ow))
+        k.im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols)
+        z2 = self._buffer("z2", (f, n * oh * ow))
+        np.dot(p["W"].reshape(f, -1), cols, out=z2)
+        z = np.empty((n, f, oh, ow), self.dtype)
+        k.channels_to_batch(z2, self._bias(p, f), z.reshape(n, f, oh * ow))
+        self._n = n
+        return self._activate(z)
+
+    def backward(self, p, dy):
+        n, f = self._n, self.cfg["filters"]
+        kh, kw, sh, sw, ph, pw, oh, ow = self.geo
+        dz2 = self._buffer("z2", (f, n * oh * ow))
+        db = np.empty(f, self.dtype)
+        k.batch_to_channels(self._dz(dy).reshape(n, f, oh * ow), dz2, db)
+        cols = self._buffers["cols"]
+        w2 = p["W"].reshape(f, -1)
+        grads = {"W": np.dot(dz2, cols.T).reshape(p["W"].shape)}
+        if "b" in p:
+            grads["b"] = db
+        if not self.needs_input_grad:
+            return [None], grads
+        dcols = cols        # the last use of the columns: their memory takes the gradient
+        np.dot(w2.T, dz2, out=dcols)
+        dx = np.zeros((n,) + self.in_shapes[0], self.dtype)
+        k.col2im(dcols, kh, kw, sh, sw, ph, pw, oh, ow, dx)
+        return [dx], grads
+
+    def macs(self):
+        c = self.in_shapes[0][0]
+        kh, kw, *_, oh, ow = self.geo
+        return self.cfg["filters"] * oh * ow * c * kh * kw
+
+
+@register
+class Conv2DTranspose(_ConvBase):
+    """Transposed convolution (the adjoint of Conv2D), learned upsampling for decoders.
+
+    Weights (in_c, out_c, kh, kw) as in PyTorch. An int padding crops the output as in
+    PyTorch; "same" gives H·stride (the adjoint of a "same" Conv2D, extra crop at the
+    bottom/right).
+    Shape: (C, H, W) -> (filters, (H − 1)·stride − 2·padding + kh, ...), or
+    (filters, H·stride, W·stride) for "same".
+    """
+
+    type_name = "Conv2DTranspose"
+    doc = "Transposed convolution: learned upsampling (decoders, U-Nets)"
+    params = conv_params(2, 2, "same")
+    short_name = "ConvT"
+
+    @classmethod
+    def geometry(cls, cfg, in_shapes) -> tuple[int, ...]:
+        """(kh, kw, sh, sw, ph, pw, oh, ow): oh/ow is the output, ph/pw the crop before."""
+        c, h, w = image_shape(cls.type_name, in_shapes[0])
+        (kh, kw), (sh, sw) = pair(cfg["kernel_size"]), pair(cfg["stride"])
+        pad = cfg["padding"]
+        if pad == "same":
+            oh, ow = h * sh, w * sw
+            ph, pw = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
+        else:
+            ph = pw = 0 if pad == "valid" else pad
+            oh, ow = (h - 1) * sh - 2 * ph + kh, (w - 1) * sw - 2 * pw + kw
+        if oh < 1 or ow < 1:
+            raise ShapeError(f'"{{node}}" (Conv2DTranspose): padding {pad} crops the whole '
+                             f'output of a {kh}x{kw} kernel at stride {sh}x{sw} on a {h}x{w} '
+                             f'input; use less padding or padding "same"')
+        return kh, kw, sh, sw, ph, pw, oh, ow
+
+    @classmethod
+    def infer_shape(cls, cfg, in_shapes):
+        *_, oh, ow = cls.geometry(cfg, in_shapes)
+        return (cfg["filters"], oh, ow)
+
+    def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
+        super().__init__(node_id, cfg, in_shapes, dtype)
+        self.geo = self.geometry(cfg, self.in_shapes)
+
+    def param_shapes(self):
+        kh, kw = pair(self.cfg["kernel_size"])
+        f = self.cfg["filters"]
+        shapes = {"W": (self.in_shapes[0][0], f, kh, kw)}
+        if self.cfg["use_bias"]:
+            shapes["b"] = (f,)
+        return shapes
+
+    def fans(self, name, shape):
+        """Fan-in counts the terms that really sum into one output: in_c·⌈kh/sh⌉·⌈kw/sw⌉."""
+        c, f, kh, kw = shape
+        sh, sw = pair(self.cfg["stride"])
+        return c * -(-kh // sh) * -(-kw // sw), f * kh * kw
+
+    def forward(self, p, xs, training):
+        x = self._input(xs)
+        n, (c, h, w), f = x.shape[0], self.in_shapes[0], self.cfg["filters"]
+        kh, kw, sh, sw, ph, pw, oh, ow = self.geo
+        x2 = self._buffer("x2", (c, n * h * w))
+        k.batch_to_channels(x.reshape(n, c, h * w), x2, self._buffer("sums", (c,)))
+        cols = self._buffer("cols", (f * kh * kw, n * h * w))
+        np.dot(p["W"].reshape(c, -1).T, x2, out=cols)
+        z = np.zeros((n, f, oh, ow), self.dtype)
+        k.col2im(cols, kh, kw, sh, sw, ph, pw, h, w, z)
+        if "b" in p:
+            z += p["b"][:, None, None]
+        self._n = n
+        return self._activate(z)
+
+    def backward(self, p, dy):
+        n, (c, h, w), f = self._n, self.in_shapes[0], self.cfg["filters"]
+        kh, kw, sh, sw, ph, pw, oh, ow = self.geo
+        dz = self._dz(dy)
+        dcols = self._buffer("cols", (f * kh * kw, n * h * w))
+        k.im2col(dz, kh, kw, sh, sw, ph, pw, h, w, dcols)
+        x2 = self._buffers["x2"]
+        grads = {"W": np.dot(x2, dcols.T).reshape(p["W"].shape)}
+        if "b" in p:
+            grads["b"] = dz.sum(axis=(0, 2, 3))
+        if not self.needs_input_grad:
+            return [None], grads
+        dx2 = x2            # the last use of the input columns: reuse their memory
+        np.dot(p["W"].reshape(c, -1), dcols, out=dx2)
+        dx = np.empty((n, c, h, w), self.dtype)
+        k.channels_to_batch(dx2, self._zeros(c), dx.reshape(n, c, h * w))
+        return [dx], grads
+
+    def macs(self):
+        c, h, w = self.in_shapes[0]
+        kh, kw = pair(self.cfg["kernel_size"])
+        return c * h * w * self.cfg["filters"] * kh * kw
