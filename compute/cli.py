@@ -315,7 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="the seed the weights were trained with, if "
                    "overridden (it chooses the split the scaling statistics come from)")
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("layers", help="print the layer reference (every type and param)")
+    p.set_defaults(func=cmd_layers)
     return parser
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from .reference import markdown
+
+    sys.stdout.write(markdown())
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
