@@ -135,8 +135,8 @@ def resolve(params: tuple[Param, ...], given: dict[str, Any], where: str) -> dic
                 config[p.name] = p.validate(given[p.name])
             except ValueError as exc:
                 raise ValueError(f"{where}: {exc}") from None
-        else:
-            config[p.name] = p.default
+        else:  # normalised like a given value, so equal settings compare equal
+            config[p.name] = p.default if p.default is None else p.validate(p.default)
     return config
 
 

@@ -1,0 +1,1 @@
+"""The node editor: canvas (scene, view, items), palette, inspector and undo commands."""
