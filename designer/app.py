@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -90,11 +91,33 @@ def start(project: str | None = None) -> list[MainWindow]:
     return windows
 
 
+def has_screen() -> bool:
+    """False on a Linux machine with no display server (and no Qt platform chosen)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def headless_demo(project: str | None) -> int:
+    """Without a screen, train the project in the terminal, as netwright-cli would."""
+    from compute import cli
+
+    if project is None:
+        print("netwright: no display found; open a project on a machine with a screen, or "
+              "train one here with: netwright-cli train PROJECT", file=sys.stderr)
+        return cli.EXIT_BAD_INPUT
+    print(f"netwright: no display found, so {project} trains here in the terminal instead "
+          f"(netwright-cli train {project})", file=sys.stderr)
+    return cli.main(["train", project])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netwright",
                                      description="Design, train and understand neural networks.")
     parser.add_argument("project", nargs="?", help="a project file (*.netw) to open")
     args, _qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if not has_screen():
+        return headless_demo(args.project)
     app = application()
     start(args.project)
     return app.exec()
