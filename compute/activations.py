@@ -10,35 +10,51 @@ from .kernels import activations as k
 # lives only in the Activation layer)
 FUNCTIONS = ("linear", "relu", "leaky_relu", "abs", "sigmoid", "tanh", "softmax", "elu")
 DEFAULT_ALPHA = {"leaky_relu": 0.01, "prelu": 0.25, "elu": 1.0}
+# functions whose derivative needs the input, not only the output (prelu: a slope < 0)
+NEEDS_INPUT = ("abs", "prelu")
 
 
-def forward(name: str, x: np.ndarray, alpha: float = 0.0) -> np.ndarray:
-    """y = f(x); softmax is over the last axis."""
+def _alpha(name: str, alpha: float | None) -> float:
+    return DEFAULT_ALPHA.get(name, 0.0) if alpha is None else alpha
+
+
+def forward(name: str, x: np.ndarray, alpha: float | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
+    """y = f(x); softmax is over the last axis. `alpha` defaults per function (leaky relu
+    0.01, elu 1.0); `out` (may be x itself) receives y instead of a new array."""
     if name == "linear":
-        return x
+        if out is None or out is x:
+            return x
+        np.copyto(out, x)
+        return out
     x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
+    if out is None:
+        out = np.empty_like(x)
     if name == "softmax":
         k.softmax_rows(x.reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1]))
     else:
-        k.forward(x.reshape(-1), k.CODES[name], alpha, out.reshape(-1))
+        k.forward(x.reshape(-1), k.CODES[name], _alpha(name, alpha), out.reshape(-1),
+                  x.dtype == np.float32)
     return out
 
 
-def backward(name: str, x: np.ndarray, y: np.ndarray, dy: np.ndarray,
-             alpha: float = 0.0) -> np.ndarray:
-    """dL/dx given dL/dy; needs the input x and output y of the forward pass."""
+def backward(name: str, x: np.ndarray | None, y: np.ndarray, dy: np.ndarray,
+             alpha: float | None = None) -> np.ndarray:
+    """dL/dx given dL/dy and the output y of the forward pass. The input x is needed only
+    by `abs` (y = |x| loses the sign); for the others pass None, y is enough."""
     if name == "linear":
         return dy
+    y = np.ascontiguousarray(y)
     dy = np.ascontiguousarray(dy)
     dx = np.empty_like(dy)
     if name == "softmax":
-        f = x.shape[-1]
-        k.softmax_rows_backward(np.ascontiguousarray(y).reshape(-1, f), dy.reshape(-1, f),
-                                dx.reshape(-1, f))
+        f = y.shape[-1]
+        k.softmax_rows_backward(y.reshape(-1, f), dy.reshape(-1, f), dx.reshape(-1, f))
     else:
-        k.backward(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(y).reshape(-1),
-                   dy.reshape(-1), k.CODES[name], alpha, dx.reshape(-1))
+        # relu, leaky relu and elu (alpha >= 0) test x > 0, which is y > 0
+        src = y if x is None or name not in NEEDS_INPUT else np.ascontiguousarray(x)
+        k.backward(src.reshape(-1), y.reshape(-1), dy.reshape(-1), k.CODES[name],
+                   _alpha(name, alpha), dx.reshape(-1))
     return dx
 
 

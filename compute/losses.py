@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import activations
 from .errors import TrainingError
+from .kernels import activations as k
 
 NAMES = ("cross_entropy", "binary_cross_entropy", "mse")
 
@@ -24,62 +24,90 @@ def output_activation(loss: str) -> str:
     return {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "linear")
 
 
+def class_indices(target: np.ndarray, logits_shape: tuple[int, ...], where: str) -> np.ndarray:
+    """Class-index targets as int64 of shape logits_shape[:-1]; refuses what is not one."""
+    if target.shape != logits_shape[:-1]:
+        raise TrainingError(f"{where}: targets of shape {target.shape} do not fit outputs of "
+                            f"shape {logits_shape}; give class indices of shape "
+                            f"{logits_shape[:-1]} or one-hot of shape {logits_shape}")
+    idx = target.astype(np.int64, copy=False)
+    if target.dtype.kind not in "iu" and not np.all(idx == target):
+        bad_indices(target, logits_shape[-1], where)
+    return idx
+
+
+def bad_indices(target: np.ndarray, k: int, where: str):
+    raise TrainingError(f"{where}: class indices must be integers in 0..{k - 1}, "
+                        f"got values from {target.min()} to {target.max()}")
+
+
 def one_hot_target(target: np.ndarray, logits_shape: tuple[int, ...], where: str) -> np.ndarray:
     """Class indices or one-hot targets as a one-hot array shaped like the logits."""
     target = np.asarray(target)
     if target.shape == logits_shape:
         return target.astype(np.float64, copy=False)
-    if target.shape != logits_shape[:-1]:
-        raise TrainingError(f"{where}: targets of shape {target.shape} do not fit outputs of "
-                            f"shape {logits_shape}; give class indices of shape "
-                            f"{logits_shape[:-1]} or one-hot of shape {logits_shape}")
-    k = logits_shape[-1]
-    idx = target.astype(np.int64, copy=False)
-    if idx.size and (idx.min() < 0 or idx.max() >= k or not np.all(idx == target)):
-        raise TrainingError(f"{where}: class indices must be integers in 0..{k - 1}, "
-                            f"got values from {target.min()} to {target.max()}")
+    idx = class_indices(target, logits_shape, where)
+    if idx.size and (idx.min() < 0 or idx.max() >= logits_shape[-1]):
+        bad_indices(target, logits_shape[-1], where)
     onehot = np.zeros(logits_shape, np.float64)
     np.put_along_axis(onehot, idx[..., None], 1.0, axis=-1)
     return onehot
 
 
+def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype).reshape(-1)
+
+
 def cross_entropy(z: np.ndarray, target: np.ndarray, where: str = "Output"):
-    t = one_hot_target(target, z.shape, where).astype(z.dtype, copy=False)
-    p = activations.forward("softmax", z)
+    """Softmax cross-entropy (one fused kernel): class indices, one-hot or soft targets."""
     m = count(z.shape)
-    zmax = z.max(axis=-1, keepdims=True)
-    log_p = z - zmax - np.log(np.exp(z - zmax).sum(axis=-1, keepdims=True))
-    loss = -float(np.sum(t * log_p, dtype=np.float64)) / m
-    return loss, ((p - t) / m).astype(z.dtype, copy=False)
+    target = np.asarray(target)
+    cols = z.shape[-1]
+    rows = z.size // cols
+    dz = np.empty(z.shape, z.dtype)
+    flat = dz.reshape(-1)
+    if target.shape == z.shape:
+        labels, t = NO_LABELS, _flat(target, z.dtype)
+    else:
+        labels, t = class_indices(target, z.shape, where).reshape(-1), flat[:0]
+    total, bad = k.softmax_ce(_flat(z), np.ascontiguousarray(labels), t, rows, cols,
+                              z.dtype.type(m), flat, flat)
+    if bad >= 0:
+        bad_indices(target, cols, where)
+    return float(total) / m, dz
+
+
+NO_LABELS = np.zeros(0, np.int64)
+
+
+def _matching(t: np.ndarray, shape: tuple[int, ...], dtype, where: str, squeeze: bool):
+    """Targets as a flat contiguous array of the outputs' dtype, if their shape fits."""
+    if t.shape != shape:
+        fits = (t.shape == shape[:-1] and shape[-1] == 1) if squeeze else t.size == int(
+            np.prod(shape))
+        if not fits:
+            raise TrainingError(f"{where}: targets of shape {t.shape} do not fit outputs of "
+                                f"shape {shape}")
+    return np.ascontiguousarray(t, dtype=dtype).reshape(-1)
 
 
 def binary_cross_entropy(z: np.ndarray, target: np.ndarray, where: str = "Output"):
-    t = np.asarray(target)
-    if t.shape != z.shape:
-        if t.shape == z.shape[:-1] and z.shape[-1] == 1:
-            t = t[..., None]
-        else:
-            raise TrainingError(f"{where}: targets of shape {t.shape} do not fit outputs of "
-                                f"shape {z.shape}")
-    t = t.astype(z.dtype, copy=False)
+    """Sigmoid binary cross-entropy on logits, stable for any z (one fused kernel)."""
+    t = _matching(np.asarray(target), z.shape, z.dtype, where, squeeze=True)
     m = count(z.shape)
-    per = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-    loss = float(np.sum(per, dtype=np.float64)) / m
-    return loss, ((activations.forward("sigmoid", z) - t) / m).astype(z.dtype, copy=False)
+    dz = np.empty(z.shape, z.dtype)
+    flat = dz.reshape(-1)
+    total = k.sigmoid_bce(_flat(z), t, z.dtype.type(m), flat, flat)
+    return float(total) / m, dz
 
 
 def mse(y: np.ndarray, target: np.ndarray, where: str = "Output"):
-    t = np.asarray(target)
-    if t.shape != y.shape:
-        if t.size == y.size:
-            t = t.reshape(y.shape)
-        else:
-            raise TrainingError(f"{where}: targets of shape {t.shape} do not fit outputs of "
-                                f"shape {y.shape}")
+    """Half the squared error summed over features, averaged over examples."""
+    t = _matching(np.asarray(target), y.shape, y.dtype, where, squeeze=False)
     m = count(y.shape)
-    diff = y - t.astype(y.dtype, copy=False)
-    loss = 0.5 * float(np.sum(diff * diff, dtype=np.float64)) / m
-    return loss, (diff / m).astype(y.dtype, copy=False)
+    dz = np.empty(y.shape, y.dtype)
+    total = k.squared_error(_flat(y), t, y.dtype.type(m), dz.reshape(-1))
+    return float(total) / m, dz
 
 
 FUNCTIONS = {"cross_entropy": cross_entropy, "binary_cross_entropy": binary_cross_entropy,

@@ -5,6 +5,7 @@ computed once, at build time. Where one output feeds several nodes, their gradie
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -23,10 +24,12 @@ Arrays = dict[str, np.ndarray]
 class Grads(dict):
     """Gradients by node and name. When the model keeps its parameters in one flat array,
     the gradients are views of one fresh flat array too (`flat`, at the same `offsets`),
-    so an optimizer or a norm can take them all in one call."""
+    so an optimizer or a norm can take them all in one call. `views` lists them in the
+    order of `parameters()`."""
 
     flat: np.ndarray | None = None
     offsets: dict[tuple[str, str], int] = {}
+    views: list[np.ndarray] = []
 
 
 class FlatList(list):
@@ -79,16 +82,21 @@ class Model:
         # arrays that are not learned but belong with the weights (BatchNorm running stats)
         self.state: dict[str, Arrays] = {n: l.state for n, l in self.layers.items() if l.state}
         self.rng = np.random.default_rng([seed, 1])
-        for n, layer in self.layers.items():
+        for layer in self.layers.values():
             layer.rng = self.rng
-            # data from an Input node needs no gradient (PyTorch's requires_grad=False)
-            layer.input_grads = [self.layers[s].type_name != "Input" for s in self.sources[n]]
         self.regularization = regularization or Regularization()
         self.values: Mapping[str, np.ndarray] = {}   # every node's output, last forward pass
         self.diagnostics: dict[str, Any] = {}
         self.flat_params, self.flat_offsets = self._pack_params()
-        self._slices = [(n, k, self.flat_offsets[(n, k)], v.size, v.shape)
-                        for n, k, v in self.parameters()] if self.flat_params is not None else []
+        # per node, (name, start, end, shape or None for 1-D) of each param in the flat array
+        self._slices: list[tuple[str, list]] = []
+        for n, k, v in self.parameters() if self.flat_params is not None else ():
+            if not self._slices or self._slices[-1][0] != n:
+                self._slices.append((n, []))
+            at = self.flat_offsets[(n, k)]
+            self._slices[-1][1].append((k, at, at + v.size, v.shape if v.ndim != 1 else None))
+        self._bounds = np.array([parts[0][1] for _, parts in self._slices]
+                                + [self.flat_params.size if self._slices else 0], np.int64)
         self._own_penalties = any(l.cfg.get("l1") or l.cfg.get("l2")
                                   for l in self.layers.values() if l.penalized)
         self._chain = DenseChain.plan(self)
@@ -205,12 +213,13 @@ class Model:
         grads = Grads()
         if flat is None:
             return grads
-        for n, k, at, size, shape in self._slices:
-            d = grads.get(n)
-            if d is None:
-                d = grads[n] = {}
-            d[k] = flat[at:at + size].reshape(shape)
-        grads.flat, grads.offsets = flat, self.flat_offsets
+        views = []
+        for n, parts in self._slices:
+            d = grads[n] = {}
+            for k, a, b, shape in parts:
+                v = d[k] = flat[a:b] if shape is None else flat[a:b].reshape(shape)
+                views.append(v)
+        grads.flat, grads.offsets, grads.views = flat, self.flat_offsets, views
         return grads
 
     # -- inputs and targets -----------------------------------------------------------
@@ -303,6 +312,12 @@ class Model:
     def _diagnose(self, grads: dict, act_grads: Arrays) -> dict[str, Any]:
         """Per-node activation statistics and gradient norms from the last step."""
         acts, norms = {}, {}
+        weight_norms = {}
+        flat = getattr(grads, "flat", None)
+        if flat is not None:                # every node's weight norm in one pass
+            sums = np.empty(len(self._slices))
+            stats.segment_sum_squares(flat, self._bounds, sums)
+            weight_norms = {n: float(np.sqrt(v)) for (n, _), v in zip(self._slices, sums)}
         for n in self.order:
             layer = self.layers[n]
             y = self.values.get(n)
@@ -315,7 +330,9 @@ class Model:
                            "zero_fraction": zeros if kind == "relu" else None,
                            "saturated_fraction": satf if sat else None}
             entry = {}
-            if n in grads:
+            if n in weight_norms:
+                entry["weights"] = weight_norms[n]
+            elif n in grads:
                 entry["weights"] = float(np.sqrt(sum(
                     stats.sum_squares(np.ascontiguousarray(g).reshape(-1))
                     for g in grads[n].values())))
@@ -346,13 +363,12 @@ class Model:
         """Gradients in the order of `parameters()`; when they are all still views of the
         flat array of `loss_and_grads`, the list says so (`FlatList`), for optimizers."""
         out = [grads[n][k] for n, k, _ in params]
-        flat = getattr(grads, "flat", None)
-        if (flat is None or not all(g.base is flat for g in out)
-                or sum(g.size for g in out) != flat.size):
-            return out
+        views = getattr(grads, "views", None)
+        if not views or len(views) != len(out) or not all(map(operator.is_, out, views)):
+            return out                  # not every gradient, in order, of the flat array
         listed = FlatList(out)
-        listed.flat = flat
-        listed.offsets = tuple(grads.offsets[(n, k)] for n, k, _ in params)
+        listed.flat = grads.flat
+        listed.offsets = tuple(grads.offsets.values())
         return listed
 
     @property

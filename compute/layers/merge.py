@@ -29,8 +29,8 @@ class Add(Layer):
 
     def forward(self, p, xs, training):
         self._n = len(xs)
-        y = xs[0].copy()
-        for x in xs[1:]:
+        y = np.add(xs[0], xs[1])
+        for x in xs[2:]:
             y += x
         return y
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numba
 import numpy as np
 
 from .. import initializers
@@ -114,7 +115,12 @@ class Recurrent(Layer):
         return slice(None)
 
     # -- running --------------------------------------------------------------------
+    def parts(self) -> int:
+        """Threads that share the batch in the time loop (each runs it for its slice)."""
+        return max(1, min(numba.get_num_threads(), self._nt[0]))
+
     def forward(self, p, xs, training):
+        k.isolate_kernel_blas()
         x = xs[0]
         n, t, f = x.shape
         x2 = np.ascontiguousarray(x, self.dtype).reshape(n * t, f)
@@ -136,6 +142,8 @@ class Recurrent(Layer):
                  "Wh": self.recurrent_grad(p, dz2)}
         if "b" in p:
             grads["b"] = self._in_cols(dz2.sum(axis=0), p["b"].shape)
+        if not self.needs_input_grad:       # raw data: no gradient (requires_grad=False)
+            return [None], grads
         dx = (dz2 @ p["Wx"][:, cols].T).reshape(n, t, -1)
         return [dx], grads
 
@@ -183,12 +191,13 @@ class SimpleRNN(Recurrent):
     gates = 1
 
     def cell_forward(self, p, xp, seq):
-        ys, self._hprev = k.rnn_forward(xp, np.ascontiguousarray(p["Wh"]), seq)
+        ys, self._hprev = k.rnn_forward(xp, np.ascontiguousarray(p["Wh"]), seq, self.parts())
         self._ys = ys
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.rnn_backward(dy3, self._ys, self._hprev, np.ascontiguousarray(p["Wh"].T))
+        return k.rnn_backward(dy3, self._ys, self._hprev, np.ascontiguousarray(p["Wh"].T),
+                              self.parts())
 
 
 @register
@@ -209,11 +218,12 @@ class LSTM(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         ys, self._hprev, self._gates, self._cs = k.lstm_forward(
-            xp, np.ascontiguousarray(p["Wh"]), seq)
+            xp, np.ascontiguousarray(p["Wh"]), seq, self.parts())
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.lstm_backward(dy3, self._gates, self._cs, np.ascontiguousarray(p["Wh"].T))
+        return k.lstm_backward(dy3, self._gates, self._cs, np.ascontiguousarray(p["Wh"].T),
+                               self.parts())
 
 
 @register
@@ -244,13 +254,13 @@ class GRU(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         wru, wc = self._split(p["Wh"])
-        ys, self._hprev, self._gates, self._rh = k.gru_forward(xp, wru, wc, seq)
+        ys, self._hprev, self._gates, self._rh = k.gru_forward(xp, wru, wc, seq, self.parts())
         return ys
 
     def cell_backward(self, p, dy3):
         wru, wc = self._split(p["Wh"])
-        return k.gru_backward(dy3, self._hprev, self._gates,
-                              np.ascontiguousarray(wru.T), np.ascontiguousarray(wc.T))
+        return k.gru_backward(dy3, self._hprev, self._gates, np.ascontiguousarray(wru.T),
+                              np.ascontiguousarray(wc.T), self.parts())
 
     def recurrent_grad(self, p, dz2):
         n, t = self._nt

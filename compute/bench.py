@@ -1,0 +1,546 @@
+"""Netwright against PyTorch on the CPU, side by side (issue 6).
+
+Run by hand (never as a timed test): ``netwright-cli bench`` or
+``python -m tests.benchmarks.bench_vs_torch``. Both sides run in the same process,
+alternating block by block after a warm-up, restricted to the same thread count, in
+float32, each step being forward + backward + an SGD-momentum update. PyTorch is a
+test-only dependency, so it is imported here only when the benchmark runs.
+
+Besides throughput it reports: process start to the first training step with a warm and
+with an empty Numba cache (subprocesses), the peak memory of each side (one subprocess per
+side), the cost of the per-step diagnostics, and the machine's float32 GEMM rate.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "NUMBA_NUM_THREADS")
+LR, MOMENTUM = 0.001, 0.9
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One network of the issue: a Netwright graph and the same network in PyTorch."""
+
+    key: str
+    title: str
+    batch: int
+    input_shape: tuple[int, ...]
+    layers: tuple          # ("conv", filters, k, pad) ("pool",) ("res",) ("dense", units, act)
+    # ("rnn"/"lstm"/"gru", units) ("flat",); the last dense is the logits
+    classes: int = 10      # 0: one output unit with binary cross-entropy
+    act: str = "relu"
+    infer: bool = False    # inference-only throughput
+    unit: str = "samples/s"
+
+
+WORKLOADS: dict[str, Workload] = {w.key: w for w in (
+    Workload("mlp", "1 MLP 784-512-256-10 relu", 128, (784,),
+             (("dense", 512), ("dense", 256), ("dense", 10))),
+    Workload("lenet", "2 LeNet-5 1x28x28", 64, (1, 28, 28),
+             (("conv", 6, 5, 2), ("pool",), ("conv", 16, 5, 0), ("pool",), ("flat",),
+              ("dense", 120), ("dense", 84), ("dense", 10))),
+    Workload("resnet", "3 ResNet 3x32x32, 2 blocks", 64, (3, 32, 32),
+             (("conv", 16, 3, 1), ("res",), ("res",), ("pool",), ("flat",), ("dense", 10))),
+    Workload("lstm", "4 LSTM 32->128, T=50", 64, (50, 32), (("lstm", 128), ("dense", 10))),
+    Workload("gru", "4 GRU 32->128, T=50", 64, (50, 32), (("gru", 128), ("dense", 10))),
+    Workload("rnn", "4 SimpleRNN 32->128, T=50", 64, (50, 32), (("rnn", 128), ("dense", 10))),
+    Workload("tiny", "5 MLP 2-8-8-1 tanh (steps/s)", 32, (2,),
+             (("dense", 8), ("dense", 8), ("dense", 1)), classes=0, act="tanh",
+             unit="steps/s"),
+    Workload("mlp-infer", "6 MLP inference", 128, (784,),
+             (("dense", 512), ("dense", 256), ("dense", 10)), infer=True),
+    Workload("lenet-infer", "6 LeNet-5 inference", 64, (1, 28, 28),
+             (("conv", 6, 5, 2), ("pool",), ("conv", 16, 5, 0), ("pool",), ("flat",),
+              ("dense", 120), ("dense", 84), ("dense", 10)), infer=True),
+)}
+RECURRENT = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def batch_data(w: Workload, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One fixed batch: standard-normal inputs and class labels (or 0/1 floats)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((w.batch,) + w.input_shape).astype(np.float32)
+    if w.classes:
+        return x, rng.integers(0, w.classes, w.batch)
+    return x, rng.integers(0, 2, (w.batch, 1)).astype(np.float32)
+
+
+# -- the two sides ------------------------------------------------------------------------
+def netwright_graph(w: Workload):
+    """The workload as a Netwright graph (Input -> layers -> Output)."""
+    import compute
+
+    g = compute.Graph()
+    g.add_node("x", "Input", shape=list(w.input_shape))
+    prev, n, channels = "x", len(w.layers), w.input_shape[0]
+    for i, spec in enumerate(w.layers):
+        kind, name = spec[0], f"l{i}"
+        if kind == "dense":
+            act = "linear" if i == n - 1 else w.act
+            g.add_node(name, "Dense", units=spec[1], activation=act)
+        elif kind == "conv":
+            g.add_node(name, "Conv2D", filters=spec[1], kernel_size=spec[2], padding=spec[3],
+                       activation=w.act)
+            channels = spec[1]
+        elif kind == "pool":
+            g.add_node(name, "MaxPool2D", pool_size=2)
+        elif kind == "flat":
+            g.add_node(name, "Flatten")
+        elif kind == "res":            # conv-relu-conv + Add (the skip)
+            for part, act in (("a", "relu"), ("b", "linear")):
+                g.add_node(name + part, "Conv2D", filters=channels, kernel_size=3, padding=1,
+                           activation=act)
+            g.add_node(name, "Add")
+            g.chain(prev, name + "a", name + "b", name)
+        else:
+            g.add_node(name, RECURRENT[kind], units=spec[1])
+        g.connect(prev, name, 1 if kind == "res" else 0)
+        prev = name
+    g.add_node("out", "Output", loss="cross_entropy" if w.classes else "binary_cross_entropy")
+    g.connect(prev, "out")
+    return g
+
+
+def torch_net(w: Workload, torch):
+    """The same network in PyTorch (GRU is PyTorch's own variant: the cost is the same)."""
+    nn = torch.nn
+
+    class Residual(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(c, c, 3, padding=1), nn.Conv2d(c, c, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.b(torch.relu(self.a(x)))
+
+    class LastStep(nn.Module):
+        def __init__(self, cell) -> None:
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, x):
+            return self.cell(x)[0][:, -1]
+
+    act = nn.ReLU if w.act == "relu" else nn.Tanh
+    mods, shape, n = [], w.input_shape, len(w.layers)
+    for i, spec in enumerate(w.layers):
+        kind = spec[0]
+        if kind == "dense":
+            mods.append(nn.Linear(shape[-1], spec[1]))
+            if i < n - 1:
+                mods.append(act())
+            shape = (spec[1],)
+        elif kind == "conv":
+            mods += [nn.Conv2d(shape[0], spec[1], spec[2], padding=spec[3]), act()]
+            side = shape[1] + 2 * spec[3] - spec[2] + 1
+            shape = (spec[1], side, side)
+        elif kind == "pool":
+            mods.append(nn.MaxPool2d(2))
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
+        elif kind == "flat":
+            mods.append(nn.Flatten())
+            shape = (int(np.prod(shape)),)
+        elif kind == "res":
+            mods.append(Residual(shape[0]))
+        else:
+            cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+            mods.append(LastStep(cls(shape[-1], spec[1], batch_first=True)))
+            shape = (spec[1],)
+    return nn.Sequential(*mods)
+
+
+def netwright_step(w: Workload, diagnostics: bool = False) -> Callable[[], None]:
+    """A closure running one training step (or one inference pass) of Netwright."""
+    import compute
+    from compute.optimizers import make_optimizer
+
+    model = compute.build_model(netwright_graph(w), seed=0)
+    x, t = batch_data(w)
+    if w.infer:
+        return lambda: model.forward(x, training=False)
+    opt = make_optimizer({"type": "momentum", "lr": LR, "momentum": MOMENTUM})
+    params = model.parameters()
+    arrays = [a for _, _, a in params]
+
+    def step() -> None:
+        _, grads = model.loss_and_grads(x, t, diagnostics=diagnostics)
+        opt.step(arrays, model.flat_grads(grads, params))
+    step.finite = lambda: all(bool(np.isfinite(a).all()) for a in arrays)
+    return step
+
+
+def torch_step(w: Workload) -> Callable[[], None]:
+    """The same step in PyTorch: zero_grad, forward, loss, backward, SGD(momentum)."""
+    torch = import_torch()
+    net = torch_net(w, torch)
+    xn, tn = batch_data(w)
+    x, t = torch.from_numpy(xn), torch.from_numpy(tn)
+    if w.infer:
+        net.eval()
+
+        def infer() -> None:
+            with torch.inference_mode():
+                net(x)
+        return infer
+    loss_fn = torch.nn.CrossEntropyLoss() if w.classes else torch.nn.BCEWithLogitsLoss()
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x), t).backward()
+        opt.step()
+    step.finite = lambda: all(bool(torch.isfinite(q).all()) for q in net.parameters())
+    return step
+
+
+def import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("the benchmark compares with PyTorch, a test-only dependency that is "
+                         "not installed: pip install torch (the CPU build is enough)") from None
+    return torch
+
+
+# -- threads and timing --------------------------------------------------------------------
+def limit_threads(n: int):
+    """Restrict PyTorch, BLAS/OpenMP (threadpoolctl) and Numba to n threads; keep the result."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    try:        # the BLAS that Numba kernels call (np.dot) is SciPy's, loaded lazily by Numba
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:
+        pass
+    torch = import_torch()
+    torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return threadpool_limits(limits=n)
+
+
+def thread_env(n: int, **extra: str) -> dict[str, str]:
+    return {**os.environ, **{v: str(n) for v in THREAD_VARS}, **extra,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+def calibrate(step: Callable[[], None], seconds: float) -> int:
+    """Warm up, then how many steps take about `seconds`."""
+    for _ in range(3):
+        step()
+    n, t = 1, 0.0
+    while t < seconds / 4:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        t = time.perf_counter() - t0
+        if t < seconds / 4:
+            n *= 2
+    return max(1, int(n * seconds / max(t, 1e-9)))
+
+
+def alternate(steps: dict[str, Callable[[], None]], repeats: int, seconds: float,
+              per_step: int) -> dict[str, list[float]]:
+    """Rates (per_step units per second) of each side, timed in alternating blocks."""
+    counts = {k: calibrate(f, seconds) for k, f in steps.items()}
+    rates: dict[str, list[float]] = {k: [] for k in steps}
+    names = list(steps)
+    for r in range(repeats):
+        for k in (names if r % 2 == 0 else names[::-1]):
+            f, n = steps[k], counts[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            rates[k].append(n * per_step / (time.perf_counter() - t0))
+    return rates
+
+
+@dataclass
+class Row:
+    title: str
+    unit: str
+    ours: list[float]
+    theirs: list[float]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ours) / statistics.median(self.theirs)
+
+
+def throughput(w: Workload, repeats: int, seconds: float) -> Row:
+    per = 1 if w.unit == "steps/s" else w.batch
+    steps = {"netwright": netwright_step(w), "pytorch": torch_step(w)}
+    rates = alternate(steps, repeats, seconds, per)
+    bad = [k for k, f in steps.items() if not getattr(f, "finite", lambda: True)()]
+    row = Row(w.title, w.unit, rates["netwright"], rates["pytorch"])
+    if bad:       # NaN/inf arithmetic runs at another speed: the numbers would mislead
+        row.extra["warning"] = f"non-finite weights after the run: {', '.join(bad)}"
+    return row
+
+
+def diagnostics_cost(w: Workload, repeats: int, seconds: float) -> tuple[float, float]:
+    """Extra time with diagnostics (a) on every step, as a fraction of the step, and (b) at
+    the trainer's default rate (one diagnostic step per DIAGNOSTICS_INTERVAL seconds), as a
+    fraction of training time."""
+    from compute.training.trainer import DIAGNOSTICS_INTERVAL
+
+    rates = alternate({"off": netwright_step(w), "on": netwright_step(w, diagnostics=True)},
+                      repeats, seconds, 1)
+    off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
+    extra = 1.0 / on - 1.0 / off                   # seconds per diagnostic step
+    per_step = extra * off
+    return per_step, min(per_step, extra / DIAGNOSTICS_INTERVAL)
+
+
+def gemm_gflops(n: int = 1024, repeats: int = 7) -> float:
+    """Best float32 np.dot rate (GFLOP/s) under the current thread limits."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    out = np.empty((n, n), np.float32)
+    np.dot(a, b, out=out)
+    best = min(_timed(lambda: np.dot(a, b, out=out)) for _ in range(repeats))
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def _timed(f: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def dense_train_flops(w: Workload) -> float:
+    """FLOPs per training sample of a dense stack (no input gradient for the first layer)."""
+    sizes = [w.input_shape[-1]] + [s[1] for s in w.layers]
+    macs = [a * b for a, b in zip(sizes, sizes[1:])]
+    return 2.0 * (3 * sum(macs) - macs[0])
+
+
+# -- subprocess measurements ------------------------------------------------------------
+def child(argv: Sequence[str]) -> int:
+    """`--child KIND WORKLOAD SIDE`: one measurement in a fresh process, printed as JSON."""
+    kind, key, side = argv
+    keys = list(WORKLOADS) if key == "all" else key.split(",")
+    if kind == "first-step":
+        for k in keys:
+            (netwright_step if side == "netwright" else torch_step)(WORKLOADS[k])()
+        print(json.dumps({"done": time.time()}))
+        return 0
+    make = netwright_step if side == "netwright" else torch_step
+    warm = make(WORKLOADS["tiny"])          # the lazy imports and set-up of each side
+    for _ in range(3):
+        warm()
+    del warm
+    base = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")                        # VmHWM restarts from VmRSS (Linux >= 4.0)
+    step = make(WORKLOADS[key])
+    for _ in range(20):
+        step()
+    print(json.dumps({"base_kib": base, "peak_kib": _status_kib("VmHWM")}))
+    return 0
+
+
+def _status_kib(field: str) -> int:
+    """A size from /proc/self/status: VmHWM (peak RSS of this process image; unlike
+    ru_maxrss it is not inherited from the parent across exec) or VmRSS (now)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
+
+
+def _run_child(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-m", "compute.bench", "--child", *args], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=900)
+    if out.returncode:
+        raise RuntimeError(f"child {args} failed:\n{out.stderr[-2000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result.get("done", t0) - t0, result
+
+
+def first_step_times(keys: list[str], threads: int, cold: bool) -> dict[str, dict]:
+    """Seconds from process start to the first step, per workload and side."""
+    res = {}
+    for k in keys + (["all"] if cold else []):
+        row = {}
+        for side in (("netwright",) if k == "all" else ("netwright", "pytorch")):
+            with tempfile.TemporaryDirectory() as cache:
+                env = thread_env(threads, **({"NUMBA_CACHE_DIR": cache} if cold else {}))
+                if not cold:
+                    _run_child(["first-step", k, side], env)       # fill the cache
+                row[side] = _run_child(["first-step", k, side], env)[0]
+        res[k] = row
+    return res
+
+
+def memory(keys: list[str], threads: int) -> dict[str, dict]:
+    """Peak RSS (ru_maxrss) of each side in its own process, and its growth over the RSS
+    measured after the imports."""
+    res = {}
+    for k in keys:
+        res[k] = {side: _run_child(["memory", k, side], thread_env(threads))[1]
+                  for side in ("netwright", "pytorch")}
+    return res
+
+
+# -- report ----------------------------------------------------------------------------
+def machine() -> str:
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name}, {os.cpu_count()} logical CPUs"
+
+
+def fmt_rate(v: float) -> str:
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def print_rows(rows: list[Row]) -> None:
+    print(f"{'workload':<32}{'unit':<10}{'netwright median (min-max)':>34}"
+          f"{'pytorch median (min-max)':>34}{'ratio':>8}")
+    for r in rows:
+        cells = [f"{fmt_rate(statistics.median(v))} ({fmt_rate(min(v))}-{fmt_rate(max(v))})"
+                 for v in (r.ours, r.theirs)]
+        print(f"{r.title:<32}{r.unit:<10}{cells[0]:>34}{cells[1]:>34}{r.ratio:>7.2f}x")
+        if "warning" in r.extra:
+            print(f"  ^ {r.extra['warning']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its tables; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        return child(argv[1:])
+    p = argparse.ArgumentParser(prog="netwright-cli bench", description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=2, help="threads for both sides (default 2)")
+    p.add_argument("--repeats", type=int, default=7, help="timed blocks per side (default 7)")
+    p.add_argument("--quick", action="store_true",
+                   help="short blocks, 3 repeats, no cold-start or memory runs")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="comma-separated subset of: " + ", ".join(WORKLOADS))
+    p.add_argument("--no-extras", action="store_true",
+                   help="throughput only: no start-up, memory, diagnostics or GEMM runs")
+    a = p.parse_args(argv)
+    keys = [k.strip() for k in a.workloads.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in WORKLOADS]
+    if unknown:
+        p.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
+    repeats, seconds = (3, 0.15) if a.quick else (a.repeats, 0.4)
+    torch = import_torch()
+    import numba
+
+    limiter = limit_threads(a.threads)
+    print(f"Netwright vs PyTorch {torch.__version__} (numpy {np.__version__}, numba "
+          f"{numba.__version__}), {datetime.date.today()}, {machine()}, {a.threads} threads, "
+          f"float32, forward + backward + SGD momentum; {repeats} alternating blocks of "
+          f"~{seconds:g} s per side after warm-up\n")
+    rows = []
+    for k in keys:
+        rows.append(throughput(WORKLOADS[k], repeats, seconds))
+        print(f"  {rows[-1].title}: {rows[-1].ratio:.2f}x", file=sys.stderr, flush=True)
+    print_rows(rows)
+    found = {} if a.no_extras else extras(keys, rows, a, repeats, seconds)
+    print_targets(keys, rows, found)
+    del limiter
+    return 0
+
+
+def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) -> dict:
+    """Print GEMM rate, diagnostics cost, start-up times and memory; return them."""
+    train = [k for k in keys if not WORKLOADS[k].infer]
+    found: dict = {"gemm": gemm_gflops()}
+    print(f"\nfloat32 GEMM (np.dot 1024^3, {a.threads} threads): {found['gemm']:.1f} GFLOP/s")
+    for r, k in zip(rows, keys):
+        if k == "mlp":
+            f = dense_train_flops(WORKLOADS[k])
+            for side, v in (("netwright", r.ours), ("pytorch", r.theirs)):
+                g = statistics.median(v) * f / 1e9
+                found[f"mlp_{side}"] = g / found["gemm"]
+                print(f"  MLP training, {side}: {g:.1f} GFLOP/s = {g / found['gemm']:.0%} of "
+                      f"GEMM peak")
+    print("\ndiagnostics (activation stats + gradient norms), extra time: on every step / at "
+          "the trainer's default rate (10 per second):")
+    found["diag"] = {}
+    for k in train:
+        every, rate = found["diag"][k] = diagnostics_cost(WORKLOADS[k], repeats, seconds)
+        print(f"  {WORKLOADS[k].title:<32}{every:+8.1%} / {rate:+.2%}")
+    warm = found["warm"] = first_step_times(train, a.threads, cold=False)
+    cold = found["cold"] = {} if a.quick else first_step_times(train, a.threads, cold=True)
+    print("\nprocess start to first training step, seconds (warm Numba cache / empty cache):")
+    for k in train + (["all"] if cold else []):
+        title = WORKLOADS[k].title if k in WORKLOADS else "all workloads, one process"
+        w, c = warm.get(k, {}), cold.get(k, {})
+        print(f"  {title:<32} netwright {w.get('netwright', float('nan')):6.2f} / "
+              f"{c.get('netwright', float('nan')):6.2f}   pytorch "
+              f"{w.get('pytorch', float('nan')):6.2f} / {c.get('pytorch', float('nan')):6.2f}")
+    if a.quick:
+        return found
+    print("\npeak memory, MiB: peak RSS (VmHWM) while building and running 20 steps, and "
+          "its growth over the RSS before (after imports and a few tiny-network steps), one "
+          "process per side:")
+    found["memory"] = {}
+    for k, m in memory(train, a.threads).items():
+        nw, th = m["netwright"], m["pytorch"]
+        grow = [(s["peak_kib"] - s["base_kib"]) / 1024 for s in (nw, th)]
+        found["memory"][k] = grow[0] / max(grow[1], 1e-9)
+        print(f"  {WORKLOADS[k].title:<32} netwright {nw['peak_kib'] / 1024:7.1f} "
+              f"(+{grow[0]:.1f})   pytorch {th['peak_kib'] / 1024:7.1f} (+{grow[1]:.1f})   "
+              f"growth ratio {found['memory'][k]:.2f}x")
+    return found
+
+
+def print_targets(keys: list[str], rows: list[Row], found: dict) -> None:
+    """The issue's targets, each with the measured value and whether it is met."""
+    lines = []
+
+    def check(name: str, value: str, ok: bool) -> None:
+        lines.append(f"  {'met ' if ok else 'MISS'}  {name}: {value}")
+
+    for k, r in zip(keys, rows):
+        w = WORKLOADS[k]
+        if not w.infer:
+            need = 10.0 if k == "tiny" else 1.0
+            check(f"{w.title} >= {need:g}x PyTorch", f"{r.ratio:.2f}x", r.ratio >= need)
+    if "mlp_netwright" in found:
+        v = found["mlp_netwright"]
+        check("MLP at >= 50% of float32 GEMM peak", f"{v:.0%}", v >= 0.5)
+    for k, (every, rate) in found.get("diag", {}).items():
+        check(f"diagnostics <= 5% at the trainer's rate: {WORKLOADS[k].title}",
+              f"{rate:+.2%} (on every step: {every:+.1%})", rate <= 0.05)
+    for k, t in found.get("warm", {}).items():
+        check(f"warm start <= 1 s: {WORKLOADS[k].title}", f"{t['netwright']:.2f} s",
+              t["netwright"] <= 1.0)
+    if "all" in found.get("cold", {}):
+        t = found["cold"]["all"]["netwright"]
+        check("cold compile of every workload <= 20 s", f"{t:.1f} s", t <= 20.0)
+    for k, ratio in found.get("memory", {}).items():
+        check(f"peak memory <= 1.5x PyTorch: {WORKLOADS[k].title}", f"{ratio:.2f}x",
+              ratio <= 1.5)
+    print("\ntargets (issue 6):")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Panel 3: how each layer's activations are distributed over time, and how many units
+are dead (ReLU) or saturated (sigmoid/tanh).
+
+Bands are percentiles (5–95 light, 25–75 darker, median line) of every activation value
+for the fixed snapshot samples, so a skewed ReLU distribution shows as it is. The lower
+plot shows the fraction of outputs stuck at zero or at the flat ends of a squashing
+function, measured at the trainer's diagnostic steps.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from . import style
+from .base import Panel
+
+SKIP = {"Input", "Output", "Flatten", "Reshape"}
+MAX_LAYERS = 12
+COLUMNS = 3
+
+
+class _Bands:
+    """The items of one layer's small plot, created once."""
+
+    def __init__(self, plot: pg.PlotItem, color) -> None:
+        self.plot = plot
+        invisible = pg.mkPen(None)
+        self.curves = [plot.plot(pen=invisible) for _ in range(4)]
+        outer = pg.FillBetweenItem(self.curves[0], self.curves[3], brush=style.faded(color, 60))
+        inner = pg.FillBetweenItem(self.curves[1], self.curves[2], brush=style.faded(color, 120))
+        plot.addItem(outer)
+        plot.addItem(inner)
+        self.median = plot.plot(pen=pg.mkPen(color, width=1.5))
+
+    def set(self, steps: np.ndarray, pct: np.ndarray) -> None:
+        for c, col in zip(self.curves, (0, 1, 3, 4)):
+            c.setData(steps, pct[:, col])
+        self.median.setData(steps, pct[:, 2])
+
+
+class ActivationsPanel(Panel):
+    title = "Activations"
+    kinds = frozenset({"started", "snapshot", "step", "finished"})
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        lay = self.layout_with_note()
+        self.view = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.view, 1)
+        self.bands: dict[str, _Bands] = {}
+        self.fraction_plot: pg.PlotItem | None = None
+        self.fractions: dict[str, pg.PlotDataItem] = {}
+
+    def reset(self, run) -> None:
+        self.view.clear()
+        self.bands = {}
+        self.fractions = {}
+        self.fraction_plot = None
+
+    def _layers(self, run) -> list[str]:
+        types = run.node_types
+        nodes = [n for n in types if types[n] not in SKIP and n in run.bands]
+        return nodes[:MAX_LAYERS]
+
+    def _ensure_plots(self, run, nodes: list[str]) -> None:
+        colors = style.node_colors(run.node_types)
+        names = run.activation_names
+        for node in nodes:
+            if node in self.bands:
+                continue
+            i = len(self.bands)
+            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS)
+            style.setup_plot(plot, "", "")
+            plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})", size="8pt")
+            plot.setDownsampling(auto=False)
+            self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
+        if self.fraction_plot is None and (run.dead or run.saturated):
+            rows = -(-max(len(self.bands), 1) // COLUMNS)
+            self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
+            style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
+            self.fraction_plot.setYRange(0, 1)
+            self.fraction_plot.addLegend(offset=(-10, -10), labelTextSize="8pt")   # bottom right
+
+    def redraw(self) -> None:
+        run = self.run
+        if run is None:
+            self.set_note("Activation distributions per layer appear at the first snapshot.")
+            return
+        nodes = self._layers(run)
+        self._ensure_plots(run, nodes)
+        for node in nodes:
+            rows = run.bands[node]
+            if len(rows):
+                self.bands[node].set(rows.steps(), np.array([r[1] for r in rows.rows]))
+                self._title(run, node)
+        if self.fraction_plot is not None:
+            colors = style.node_colors(run.node_types)
+            for label, table, dash in (("dead", run.dead, False),
+                                       ("saturated", run.saturated, True)):
+                for node, s in table.items():
+                    key = f"{node} {label}"
+                    if key not in self.fractions:
+                        pen = pg.mkPen(colors.get(node, pg.mkColor("#888")), width=1.5,
+                                       style=pg.QtCore.Qt.DashLine if dash else
+                                       pg.QtCore.Qt.SolidLine)
+                        self.fractions[key] = self.fraction_plot.plot(pen=pen, name=key)
+                    self.fractions[key].setData(*s.data())
+        self.set_note("" if nodes else "Waiting for the first snapshot…")
+
+    def _title(self, run, node: str) -> None:
+        extra = []
+        if node in run.dead_units and len(run.dead_units[node]):
+            extra.append(f"dead units {100 * run.dead_units[node].rows[-1][1]:.0f}%")
+        if node in run.saturated and run.saturated[node].last:
+            extra.append(f"saturated {100 * run.saturated[node].last[1]:.0f}%")
+        name = run.activation_names.get(node, run.node_types.get(node, ""))
+        title = f"{node} ({name})" + (" · " + ", ".join(extra) if extra else "")
+        bands = self.bands[node]
+        if getattr(bands, "title", None) != title:      # a new title relayouts: only on change
+            bands.title = title
+            bands.plot.setTitle(title, size="8pt")

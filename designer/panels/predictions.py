@@ -1,0 +1,221 @@
+"""Panel 6: what the network gets wrong on validation data.
+
+Classification: the confusion matrix (rows: true class, columns: predicted; counts in the
+cells) and a gallery of misclassified samples with true → predicted labels. Regression:
+predicted against true values around the diagonal; sequences: a few examples over time.
+Computed by a probe on the training thread at every snapshot.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QTableWidget, QTableWidgetItem
+
+from . import style
+from .base import Panel
+
+GALLERY_COLS = 6
+GALLERY = 24
+MAX_TEXT_CLASSES = 12
+
+
+class PredictionsPanel(Panel):
+    title = "Predictions"
+    kinds = frozenset({"started", "snapshot"})
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        lay = self.layout_with_note()
+        self.split = QSplitter(Qt.Horizontal)
+        self.main = pg.GraphicsLayoutWidget()
+        self.gallery = pg.GraphicsLayoutWidget()
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["sample", "input", "true", "predicted"])
+        self.table.hide()
+        for w in (self.main, self.gallery, self.table):
+            self.split.addWidget(w)
+        lay.addWidget(self.split, 1)
+        self.result: dict | None = None       # the probe result drawn last
+        self._mode = None
+        self.cm_image: pg.ImageItem | None = None
+        self.cm_texts: list[pg.TextItem] = []
+        self.slots: list[tuple] = []          # the gallery's (viewbox, image, label)
+
+    def reset(self, run) -> None:
+        self._mode = None
+        self.result = None
+        self.main.clear()
+        self.gallery.clear()
+        self.slots = []
+
+    def redraw(self) -> None:
+        run = self.run
+        snap = run.snapshot if run else None
+        res = snap.probes.get("predictions") if snap is not None else None
+        if not isinstance(res, dict):
+            self.set_note("Predictions on validation samples appear at the first snapshot.")
+            return
+        self.result = res
+        if res["kind"] == "classification":
+            self._classification(run, res, snap.step)
+        else:
+            self._regression(res, snap.step)
+
+    # -- classification ------------------------------------------------------------------
+    def _classification(self, run, res: dict, step: int) -> None:
+        cm = res["confusion"]
+        k = cm.shape[0]
+        if self._mode != ("cls", k):
+            self._build_confusion(k, run)
+            self._mode = ("cls", k)
+        rows = cm.sum(axis=1, keepdims=True)
+        frac = np.where(rows > 0, cm / np.maximum(rows, 1), 0.0)
+        self.cm_image.setImage(frac.astype(np.float32), autoLevels=False, levels=(0, 1))
+        for (i, j), t in zip(np.ndindex(k, k), self.cm_texts):
+            t.setText(str(int(cm[i, j])))
+            t.setColor("#ffffff" if frac[i, j] > 0.5 else "#222222")
+        self.set_note(f"step {step} · validation accuracy {100 * res['accuracy']:.1f}% · "
+                      f"{len(res['wrong_index'])} misclassified shown · rows: true class, "
+                      "columns: predicted")
+        self._gallery(run, res)
+
+    def _build_confusion(self, k: int, run) -> None:
+        self.main.clear()
+        plot = self.main.addPlot()
+        plot.setLabel("left", "true class")
+        plot.setLabel("bottom", "predicted class")
+        plot.invertY(True)
+        plot.setAspectLocked(True)
+        plot.setMouseEnabled(False, False)
+        self.cm_image = pg.ImageItem()
+        self.cm_image.setColorMap(pg.colormap.get("CET-L12"))
+        plot.addItem(self.cm_image)
+        names = self._names(run, k)
+        ticks = [(i + 0.5, names[i]) for i in range(k)]
+        plot.getAxis("bottom").setTicks([ticks])
+        plot.getAxis("left").setTicks([ticks])
+        self.cm_texts = []
+        if k <= MAX_TEXT_CLASSES:
+            for i, j in np.ndindex(k, k):
+                t = pg.TextItem("", anchor=(0.5, 0.5))
+                t.setPos(j + 0.5, i + 0.5)
+                plot.addItem(t)
+                self.cm_texts.append(t)
+
+    def _names(self, run, k: int) -> list[str]:
+        """Short tick labels: the dataset's class names where short, else indices."""
+        names = (self.result or {}).get("class_names") or []
+        return [str(names[i]) if i < len(names) and len(str(names[i])) <= 6 else str(i)
+                for i in range(k)]
+
+    def _gallery(self, run, res: dict) -> None:
+        x = res["wrong_x"]
+        if x.ndim == 4:
+            self._image_gallery(res)
+        else:
+            self._table_gallery(res)
+
+    def _image_gallery(self, res: dict) -> None:
+        """Up to GALLERY images, their items created once and then only updated."""
+        x = res["wrong_x"]
+        self.table.hide()
+        self.gallery.show()
+        if not self.slots:
+            for n in range(GALLERY):
+                r, c = 2 * (n // GALLERY_COLS), n % GALLERY_COLS
+                vb = self.gallery.addViewBox(row=r, col=c, lockAspect=True)
+                vb.setMouseEnabled(False, False)
+                vb.invertY(True)
+                item = pg.ImageItem()
+                item.setColorMap(pg.colormap.get("CET-L1"))
+                vb.addItem(item)
+                label = self.gallery.addLabel("", row=r + 1, col=c, size="7pt")
+                self.slots.append((vb, item, label))
+        names = self._names(None, res["confusion"].shape[0])
+        for n, (vb, item, label) in enumerate(self.slots):
+            if n < len(x):
+                img = x[n]
+                item.setImage(img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1))
+                t, p = int(res["wrong_true"][n]), int(res["wrong_pred"][n])
+                label.setText(f"{names[t]}→{names[p]} ({100 * float(res['wrong_conf'][n]):.0f}%)",
+                              size="7pt")
+            else:
+                item.clear()
+                label.setText("", size="7pt")
+
+    def _table_gallery(self, res: dict) -> None:
+        x = res["wrong_x"]
+        self.gallery.hide()
+        self.table.show()
+        self.table.setRowCount(len(res["wrong_index"]))
+        for r, idx in enumerate(res["wrong_index"]):
+            flat = np.asarray(x[r]).ravel()
+            text = ", ".join(f"{v:.2f}" if isinstance(v, (float, np.floating)) else str(v)
+                             for v in flat[:6]) + (" …" if flat.size > 6 else "")
+            for c, v in enumerate((str(int(idx)), text, str(res["wrong_true"][r]),
+                                   f"{res['wrong_pred'][r]} "
+                                   f"({100 * float(res['wrong_conf'][r]):.0f}%)")):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        self.table.resizeColumnsToContents()
+
+    # -- regression ------------------------------------------------------------------------
+    def _regression(self, res: dict, step: int) -> None:
+        seq = "examples" in res
+        to_one = seq and np.asarray(res["examples"]["true"]).ndim < 3 and \
+            np.asarray(res["examples"]["pred"]).ndim < 3
+        if self._mode != ("reg", seq, to_one):
+            self.main.clear()
+            self.gallery.clear()
+            self.slots = []
+            self.table.hide()
+            p = self.main.addPlot()
+            style.setup_plot(p, "predicted", "true")
+            p.setAspectLocked(True)
+            self.diag = p.plot(pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
+            self.scatter = pg.ScatterPlotItem(size=4, pen=None,
+                                              brush=style.class_color(0, 140))
+            p.addItem(self.scatter)
+            self.examples = []
+            if seq:
+                self.gallery.show()
+                q = self.gallery.addPlot()
+                style.setup_plot(q, "value", "time step")
+                q.addLegend(offset=(-10, 10), labelTextSize="8pt")
+                names = ("input, then the target", "prediction") if to_one else \
+                    ("true", "predicted")
+                self.examples = [(q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
+                                         name=names[0] if i == 0 else None),
+                                  q.plot(pen=pg.mkPen(style.class_color(i), width=1.5,
+                                                      style=Qt.DashLine),
+                                         name=names[1] if i == 0 else None))
+                                 for i in range(4)]
+            else:
+                self.gallery.hide()
+            self._mode = ("reg", seq, to_one)
+        t, p = res["true"], res["pred"]
+        self.scatter.setData(t, p)
+        finite = np.isfinite(t)
+        lo, hi = (float(np.min(t[finite])), float(np.max(t[finite]))) if finite.any() else (0, 1)
+        self.diag.setData([lo, hi], [lo, hi])
+        if seq:
+            ex = res["examples"]
+            for i, (true_c, pred_c) in enumerate(self.examples):
+                if i < len(ex["true"]):
+                    tt = np.asarray(ex["true"][i])
+                    pp = np.asarray(ex["pred"][i])
+                    if tt.ndim >= 2:          # many-to-many: the first output over time
+                        true_c.setData(tt.reshape(len(tt), -1)[:, 0])
+                        pred_c.setData(pp.reshape(len(pp), -1)[:, 0])
+                    else:                     # many-to-one: the input, then target and guess
+                        xs = np.asarray(ex["x"][i]).reshape(len(ex["x"][i]), -1)[:, 0]
+                        true_c.setData(np.append(xs, tt.ravel()[:1]))
+                        pred_c.setSymbol("x")
+                        pred_c.setSymbolSize(10)
+                        pred_c.setSymbolPen(pg.mkPen(style.class_color(i), width=2))
+                        pred_c.setData([len(xs)], pp.ravel()[:1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            diff = t.astype(np.float64) - p
+            mse = float(np.mean(diff * diff)) if t.size else float("nan")
+        self.set_note(f"step {step} · {t.size} validation values · mean squared error "
+                      f"{mse:.4g}; on the dashed diagonal a prediction is exact")

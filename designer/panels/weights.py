@@ -1,0 +1,103 @@
+"""Panel 7: weight histograms per layer and how fast each layer's weights move.
+
+Histograms come from the latest snapshot's weight copies. The update-to-weight ratio
+‖ΔW‖/‖W‖ per step (between two snapshots) says whether a layer learns at a sane pace:
+around 1e-3 is the usual rule of thumb; far below, the layer is frozen; far above, the
+learning rate is too high for it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from . import style
+from .base import Panel
+
+BINS = 40
+MAX_LAYERS = 9
+COLUMNS = 3
+
+
+class WeightsPanel(Panel):
+    title = "Weights"
+    kinds = frozenset({"started", "snapshot"})
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        lay = self.layout_with_note()
+        self.view = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.view, 1)
+        self.hists: dict[str, pg.PlotDataItem] = {}
+        self.ratio_plot: pg.PlotItem | None = None
+        self.ratios: dict[str, pg.PlotDataItem] = {}
+
+    def reset(self, run) -> None:
+        self.view.clear()
+        self.hists = {}
+        self.ratios = {}
+        self.ratio_plot = None
+
+    @staticmethod
+    def layers(snapshot) -> list[str]:
+        """Nodes with a weight matrix (W, Wx or an embedding's table), in graph order."""
+        return [n for n, p in snapshot.weights.items()
+                if any(k in p for k in ("W", "Wx"))][:MAX_LAYERS]
+
+    @staticmethod
+    def histogram(params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        w = np.concatenate([params[k].ravel() for k in ("W", "Wx", "Wh") if k in params])
+        w = w[np.isfinite(w)]
+        if w.size == 0:
+            return np.zeros(2), np.zeros(1)
+        counts, edges = np.histogram(w, bins=BINS)
+        return edges, counts.astype(np.float64)
+
+    def _build(self, run, nodes: list[str]) -> None:
+        self.view.clear()
+        self.hists = {}
+        self.ratios = {}
+        colors = style.node_colors(run.node_types)
+        for i, node in enumerate(nodes):
+            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS)
+            style.setup_plot(plot, "", "")
+            plot.setDownsampling(auto=False)
+            plot.setClipToView(False)
+            plot.setTitle(f"{node} weights", size="8pt")
+            c = colors.get(node, pg.mkColor("#888"))
+            self.hists[node] = plot.plot(stepMode="center", fillLevel=0,
+                                         brush=style.faded(c, 150), pen=pg.mkPen(c))
+        rows = -(-len(nodes) // COLUMNS)
+        self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
+        style.setup_plot(self.ratio_plot, "‖ΔW‖/‖W‖ per step", "step", log_y=True)
+        self.ratio_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        ref = pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen("#888888", style=Qt.DashLine),
+                              label="1e-3", labelOpts={"position": 0.05, "color": "#888888"})
+        self.ratio_plot.addItem(ref)
+        for node in nodes:
+            c = colors.get(node, pg.mkColor("#888"))
+            self.ratios[node] = self.ratio_plot.plot(pen=pg.mkPen(c, width=1.5), name=node,
+                                                     symbol="o", symbolSize=3,
+                                                     symbolBrush=c, symbolPen=None)
+
+    def redraw(self) -> None:
+        run = self.run
+        snap = run.snapshot if run else None
+        if snap is None:
+            self.set_note("Weight histograms appear at the first snapshot.")
+            return
+        nodes = self.layers(snap)
+        if not nodes:
+            self.set_note("This network has no weight matrices.")
+            return
+        if list(self.hists) != nodes:
+            self._build(run, nodes)
+        for node in nodes:
+            edges, counts = self.histogram(snap.weights[node])
+            self.hists[node].setData(edges, counts)
+        for node, curve in self.ratios.items():
+            rows = run.update_ratio.get(node)
+            if rows is not None and len(rows):
+                curve.setData(rows.steps(), style.positive(rows.values()))
+        self.set_note(f"step {snap.step} · histograms of each layer's weights; below, how "
+                      "much the weights change per step relative to their size")

@@ -1,0 +1,374 @@
+"""A window's training session: runs the trainer, keeps the runs, paces the redraws.
+
+The session is the one object the dock, the panels and the canvas overlay listen to:
+`run_started(run)`, `updated(kinds)` after each batch of events, `frame()` from the frame
+clock (at most 20 per second, only while something changes), `findings_changed(list)`,
+`message(text, level)` for what the window must show, and `state_changed(state)`.
+After a run it keeps the trained model, evaluates it on the validation split (on the
+training thread) and saves its weights beside the project file.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from compute.errors import NetwrightError, ProjectError
+from compute.events import Finished
+from compute.project import Project
+from compute.training.trainer import Trainer
+from compute.weights import load_weights, model_arrays, save_weights
+
+from . import diagnosis
+from .history import RunHistory
+from .probes import make_probes
+from .runs import RunStore
+from .worker import TrainingWorker
+
+FPS = 20
+DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
+SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
+
+
+@dataclass
+class RunResult:
+    """What the training thread hands back after `Trainer.run()`: the model and its
+    validation metrics."""
+
+    model: Any
+    evaluation: dict[str, float] | None
+    graph: dict
+
+
+def weights_path(project_path: Path | None) -> Path | None:
+    """Where a project's trained weights live: `name.weights.npz` beside `name.netw`."""
+    if project_path is None:
+        return None
+    return Path(project_path).with_name(Path(project_path).stem + ".weights.npz")
+
+
+class _Job:
+    """The trainer plus what follows it on the training thread (evaluation, result)."""
+
+    def __init__(self, trainer: Trainer, post) -> None:
+        self.trainer, self.post = trainer, post
+        self.stop, self.pause, self.resume = trainer.stop, trainer.pause, trainer.resume
+
+    def run(self) -> None:
+        history = self.trainer.run()
+        if history.reason in ("diverged", "error"):
+            return          # nothing to keep: weights saved earlier stay as they were
+        self.post(RunResult(self.trainer.model, self.trainer.evaluate(),
+                            self.trainer.project.graph.to_dict()))
+
+
+class _Throttle:
+    """Keeps snapshots to about `SNAPSHOTS_PER_S` a second by raising the trainer's
+    `snapshot_every` (snapshots never change the numbers, only what we get to see)."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.base = trainer.snapshot_every
+        self.t0 = time.perf_counter()
+
+    def __call__(self, event) -> None:
+        step = getattr(event, "step", 0)
+        if not self.base or step < 20 or step % 10:
+            return
+        rate = step / max(time.perf_counter() - self.t0, 1e-6)
+        every = max(self.base, int(rate / SNAPSHOTS_PER_S))
+        self.trainer.snapshot_every = every
+
+
+class TrainingSession(QObject):
+    run_started = Signal(object)
+    updated = Signal(object)              # the set of event kinds just filed
+    run_finished = Signal(object)
+    frame = Signal()
+    findings_changed = Signal(object)     # list of diagnosis.Finding
+    message = Signal(str, str)            # text, level ("error", "warning", "info")
+    state_changed = Signal(str)
+    weights_changed = Signal()
+
+    def __init__(self, document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.runs = RunStore()
+        self.worker = TrainingWorker(self)
+        self.worker.events.connect(self._on_events)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.done.connect(self._on_done)
+        self.worker.state_changed.connect(self.state_changed)
+        self.findings: list[diagnosis.Finding] = []
+        self.model = None                   # the last trained model (weights to keep)
+        self.model_graph: dict | None = None
+        self.evaluation: dict[str, float] | None = None
+        self.weights_file: Path | None = None
+        self._pending_save = False
+        self._last_diagnosis = 0.0
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000 // FPS)
+        self._clock.timeout.connect(self._tick)
+        self._idle_frames = 0
+        self._forget_runs = False
+        self.frame_cost = 0.0
+        document.path_changed.connect(self._on_document_saved)
+        if hasattr(document, "project_replaced"):
+            document.project_replaced.connect(self._on_project_replaced)
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def current(self) -> RunHistory | None:
+        return self.runs.current
+
+    @property
+    def state(self) -> str:
+        return self.worker.state
+
+    @property
+    def busy(self) -> bool:
+        return self.worker.busy
+
+    def saved_weights(self) -> Path | None:
+        """The weights file beside the project, if there is one."""
+        p = weights_path(self.document.path)
+        return p if p is not None and p.exists() else None
+
+    def can_continue(self) -> bool:
+        graph = self.document.project.graph.to_dict()
+        return (self.model is not None and self.model_graph == graph) or \
+            self.saved_weights() is not None
+
+    # -- control ---------------------------------------------------------------------------
+    def start(self, continue_weights: bool = False) -> RunHistory | None:
+        """Train the document's project as it is now, on the training thread."""
+        if self.busy:
+            return None
+        try:
+            project = Project.from_dict(self.document.project.to_dict(), self.document.path)
+        except NetwrightError as exc:       # shown in the window, never only on stderr
+            self.message.emit(str(exc), "error")
+            return None
+        run = self.runs.new_run(project.to_dict())
+        initial = self._initial_weights() if continue_weights else None
+        self.findings = []
+        self.findings_changed.emit([])
+        self.run_started.emit(run)
+        self.message.emit("", "info")
+        self._idle_frames = 0
+        self._clock.start()
+
+        def factory(proj, post):
+            trainer = Trainer(proj, callbacks=[post])
+            trainer.callbacks.append(_Throttle(trainer))
+            trainer.probes.update(make_probes(trainer.model, trainer.dataset,
+                                              trainer.data_settings))
+            if initial is not None:
+                _load_initial(trainer.model, initial)
+            return _Job(trainer, post)
+
+        self.worker.start(project, factory)
+        return run
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def resume(self) -> None:
+        self.worker.resume()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def reset_weights(self) -> None:
+        """Forget the trained weights: the next run starts from the seed's initialisation."""
+        self.model = None
+        self.model_graph = None
+        self.evaluation = None
+        self._pending_save = False
+        self.weights_changed.emit()
+        self.message.emit("Weights reset: the next run starts from a fresh initialisation",
+                          "info")
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop a run and wait for its thread (closing the window)."""
+        if self.busy:
+            self.worker.stop()
+            self.worker.wait(timeout)
+        self._clock.stop()
+
+    def _initial_weights(self):
+        graph = self.document.project.graph.to_dict()
+        if self.model is not None and self.model_graph == graph:
+            return {k: v.copy() for k, v in model_arrays(self.model).items()}
+        return self.saved_weights()
+
+    # -- events from the worker (GUI thread) -----------------------------------------------
+    def _on_events(self, events: list) -> None:
+        run = self.current
+        if run is None:
+            return
+        kinds: set[str] = set()
+        for ev in events:
+            if isinstance(ev, RunResult):
+                self._keep_result(run, ev)
+                kinds.add("result")
+                continue
+            kinds.add(run.handle(ev))
+            if isinstance(ev, Finished):
+                self._on_finished(run, ev)
+        self.updated.emit(kinds)
+        self._idle_frames = 0
+        if not self._clock.isActive():
+            self._clock.start()
+
+    def _on_finished(self, run: RunHistory, ev: Finished) -> None:
+        if ev.reason in ("diverged", "error"):
+            self.message.emit(ev.message, "error")
+        else:
+            self.message.emit(_finished_text(ev), "info")
+
+    def _keep_result(self, run: RunHistory, result: RunResult) -> None:
+        self.model, self.model_graph = result.model, result.graph
+        self.evaluation = result.evaluation
+        run.evaluation = result.evaluation
+        self._pending_save = True
+        self._save_weights()
+        self.weights_changed.emit()
+
+    def _on_failed(self, text: str, details: str) -> None:
+        run = self.current
+        if run is not None and run.error is None:
+            run.error = text
+            if run.finished is None or run.finished.reason != "error":
+                run.wall_end = time.monotonic()
+        self.message.emit(text, "error")
+        self.updated.emit({"error"})
+
+    def _on_done(self) -> None:
+        run = self.current
+        if run is not None and run.finished is None and run.error is None:
+            run.error = "training ended without a result"
+        self._diagnose(force=True)
+        self.run_finished.emit(run)
+        self.frame.emit()
+        if self._forget_runs:
+            self._clear_runs()
+
+    def _tick(self) -> None:
+        start = time.perf_counter()
+        self.frame.emit()
+        QTimer.singleShot(0, lambda: self._paced(start))
+        if self.busy:
+            self._diagnose()
+        else:
+            self._idle_frames += 1
+            if self._idle_frames > FPS:
+                self._clock.stop()
+
+    def _paced(self, start: float) -> None:
+        """After a frame's redraws (and the repaints they queued): leave the event loop at
+        least as much idle time as the frame took, so input never waits long behind
+        drawing; never more often than FPS."""
+        cost = time.perf_counter() - start
+        self.frame_cost = cost
+        self._clock.setInterval(int(1000 * min(max(1.0 / FPS, 2 * cost), 0.5)))
+
+    def _diagnose(self, force: bool = False) -> None:
+        run = self.current
+        now = time.monotonic()
+        if run is None or (not force and now - self._last_diagnosis < DIAGNOSIS_INTERVAL):
+            return
+        self._last_diagnosis = now
+        findings = diagnosis.diagnose(run, final=not run.running)
+        if run.error and not any(f.kind == "diverged" for f in findings):
+            findings.insert(0, diagnosis.Finding("error", "error", _error_node(run),
+                                                 "Training failed", run.error,
+                                                 "fix what the message names, then train again"))
+        if findings != self.findings:
+            self.findings = findings
+            self.findings_changed.emit(findings)
+
+    # -- weights with the project -----------------------------------------------------------
+    def _save_weights(self) -> None:
+        """Write the trained weights beside the project once the file matches them."""
+        doc = self.document
+        target = weights_path(doc.path)
+        if not self._pending_save or self.model is None or target is None:
+            return
+        if doc.is_dirty() or doc.project.graph.to_dict() != self.model_graph:
+            return          # saved when the project is saved (see _on_document_saved)
+        try:
+            save_weights(self.model, target)
+        except (NetwrightError, OSError) as exc:
+            self.message.emit(f"could not save the weights: {exc}", "error")
+            return
+        self._pending_save = False
+        self.weights_file = target
+        self.weights_changed.emit()
+
+    def _on_document_saved(self) -> None:
+        if self._pending_save:
+            self._save_weights()
+
+    def _on_project_replaced(self) -> None:
+        """Another project was opened in this window: its runs and weights start afresh."""
+        self.model = None
+        self.model_graph = None
+        self.evaluation = None
+        self._pending_save = False
+        self.weights_changed.emit()
+        if self.busy:
+            self._forget_runs = True        # once the run has stopped (see _on_done)
+            self.stop()
+        else:
+            self._clear_runs()
+
+    def _clear_runs(self) -> None:
+        self._forget_runs = False
+        self.runs.runs.clear()
+        self.findings = []
+        self.findings_changed.emit([])
+        self.run_started.emit(None)         # panels and overlay: nothing to show
+        self.message.emit("", "info")
+        self.frame.emit()
+
+
+def _load_initial(model, initial) -> None:
+    """Start from earlier weights: a file (checked by load_weights) or arrays by key."""
+    if isinstance(initial, Path):
+        load_weights(model, initial)
+        return
+    live = model_arrays(model)
+    if set(live) != set(initial) or any(live[k].shape != initial[k].shape for k in live):
+        raise ProjectError("the kept weights do not fit this network any more: reset the "
+                           "weights to start afresh")
+    for k, arr in initial.items():
+        live[k][...] = arr
+
+
+def _finished_text(ev: Finished) -> str:
+    last = ev.history[-1] if ev.history else {}
+    parts = [ev.message[0].upper() + ev.message[1:] if ev.message else ev.reason]
+    for key, label in (("val_accuracy", "validation accuracy"), ("val_loss", "validation loss"),
+                       ("val_r2", "validation R²")):
+        if isinstance(last.get(key), float) and np.isfinite(last[key]):
+            v = last[key]
+            parts.append(f"{label} {100 * v:.1f}%" if key == "val_accuracy" else
+                         f"{label} {v:.4g}")
+    return "; ".join(parts)
+
+
+def _error_node(run: RunHistory) -> str | None:
+    return diagnosis._named_node(run.error or "", run.node_types or _graph_ids(run)) \
+        or run.output_node
+
+
+def _graph_ids(run: RunHistory) -> list[str]:
+    return [n["id"] for n in (run.settings.get("graph") or {}).get("nodes", [])]
+
+
+__all__ = ["TrainingSession", "RunResult", "weights_path"]

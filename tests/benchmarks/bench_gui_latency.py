@@ -1,0 +1,150 @@
+"""How responsive the window stays while it trains (issue 5): `python -m
+tests.benchmarks.bench_gui_latency [PROJECT ...] [--epochs N] [--seconds S] [--show]`.
+
+For each project (by default the spirals MLP and LeNet on digits from projects/, copied to
+a temporary folder so no weights land next to the examples), it opens the main window,
+presses Train and, until the run ends, measures:
+
+- the event-loop latency: the gaps between the ticks of a 1 ms QTimer (a gap of 50 ms is
+  a frame the user sees stall), as median, 99th percentile and maximum;
+- the panels' redraw time: every frame-clock redraw of every visible panel, timed.
+
+Run by hand (not in CI); prints one table. Offscreen unless --show.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = ["projects/spirals_mlp.netw", "projects/lenet_digits.netw"]
+
+
+def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from designer.main_window import MainWindow
+    from designer.panels.base import Panel
+
+    data = json.loads(path.read_text("utf-8"))
+    if epochs is not None:
+        data.setdefault("training", {})["epochs"] = epochs
+    folder = Path(tempfile.mkdtemp(prefix="netwright-bench-"))
+    target = folder / path.name
+    target.write_text(json.dumps(data), "utf-8")
+    for extra in path.parent.glob(path.stem + ".*"):      # data files a project may name
+        if extra.suffix not in (".netw", ".npz"):
+            shutil.copy(extra, folder)
+    redraws: list[float] = []
+    per_panel: dict[str, list[float]] = {}
+    originals = {cls: cls.redraw for cls in _subclasses(Panel)}
+    for cls, f in originals.items():
+        cls.redraw = (lambda f, name: lambda self: _time(
+            f, self, redraws, per_panel.setdefault(name, [])))(f, cls.__name__)
+    try:
+        w = MainWindow(target)
+        w.resize(1500, 950)
+        w.show()
+        for dock in w.training.panel_docks.values():     # every panel on screen at once
+            dock.setFloating(False)
+        app.processEvents()
+        session = w.training.session
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.setInterval(1)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        timer.start()
+        loop = QEventLoop()
+        session.worker.done.connect(loop.quit)
+        QTimer.singleShot(int(seconds * 1000), session.stop)     # a run that is too long
+        w.training.actions["train"].trigger()
+        start = time.perf_counter()
+        loop.exec()             # the real event loop: idle waits release the GIL
+        app.processEvents()
+        timer.stop()
+        wall = time.perf_counter() - start
+        run = session.current
+        gaps = np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
+        frames = np.array(redraws) * 1000 if redraws else np.zeros(1)
+        result = {"project": path.stem, "steps": run.step, "steps/s": run.step / wall,
+                  "end": run.finished.reason if run.finished else run.error,
+                  "gap p50": float(np.median(gaps)), "gap p99": float(np.percentile(gaps, 99)),
+                  "gap max": float(gaps.max()), "gaps>50ms": int((gaps > 50).sum()),
+                  "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
+                  "redraw max": float(frames.max()),
+                  "slowest": max(per_panel, key=lambda k: max(per_panel[k]), default="")}
+        if os.environ.get("BENCH_VERBOSE"):
+            for name, times in sorted(per_panel.items()):
+                t = np.array(times) * 1000
+                print(f"  {path.stem} {name:18s} n={len(t):4d} median {np.median(t):7.1f} "
+                      f"p99 {np.percentile(t, 99):7.1f} max {t.max():7.1f} ms")
+        w.document.undo_stack.setClean()
+        w.close()
+        return result
+    finally:
+        for cls, f in originals.items():
+            cls.redraw = f
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _time(f, self, out: list, mine: list) -> None:
+    t = time.perf_counter()
+    f(self)
+    out.append(time.perf_counter() - t)
+    mine.append(out[-1])
+
+
+def _subclasses(cls) -> list:
+    out = []
+    for sub in cls.__subclasses__():
+        if "redraw" in sub.__dict__:
+            out.append(sub)
+        out.extend(_subclasses(sub))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("projects", nargs="*", default=DEFAULT)
+    parser.add_argument("--epochs", type=int, default=None, help="override the epochs")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="stop a run that takes longer (default 60)")
+    parser.add_argument("--show", action="store_true", help="use the real display")
+    args = parser.parse_args(argv)
+    if not args.show:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("NETWRIGHT_STATE_DIR", tempfile.mkdtemp(prefix="netwright-state-"))
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope,
+                      tempfile.mkdtemp(prefix="netwright-settings-"))
+    rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
+                    args.seconds, app) for p in args.projects]
+    cols = ["project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
+            "gaps>50ms", "redraws", "redraw p99", "redraw max", "slowest"]
+    print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training")
+    widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
+    print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
+    for r in rows:
+        print("  ".join(_fmt(r[c]).rjust(wd) for c, wd in zip(cols, widths)))
+    return 0
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.1f}"
+    return str(v)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

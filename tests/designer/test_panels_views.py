@@ -1,0 +1,149 @@
+"""Feature maps, filters, the misclassified gallery, autoencoder views and regression
+plots, each from a real (short) run started in the window."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compute.events import Snapshot
+
+from designer.panels import style
+from designer.panels.features import FeatureMapsPanel
+from .test_training_support import (click, lenet_digits, open_window, record_events,
+                                    wait_finished)
+
+
+def _snapshots(seen):
+    return [e for e in seen if isinstance(e, Snapshot)]
+
+
+def test_lenet_feature_maps_filters_and_gallery(qtbot, tmp_path):
+    project = lenet_digits(epochs=2)
+    project["data"]["params"] = {"classes": 3}
+    project["graph"]["nodes"][7]["params"]["units"] = 3
+    w = open_window(qtbot, tmp_path, project, "lenet")
+    seen = record_events(w)
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    assert run.finished.reason == "completed", run.error
+    last = _snapshots(seen)[-1]
+    panel = w.training.panels["features"]
+    keys = list(panel.images)
+    assert keys == ["input", "conv1", "conv1/W", "pool1", "conv2", "conv2/W", "pool2"]
+    sample = 2
+    panel.sample.setValue(sample)
+    # each image is the mosaic of that layer's real maps for the chosen sample
+    for node in ("conv1", "pool2"):
+        maps = last.activations[node][sample]
+        expect = style.mosaic(maps, cols=len(maps) if len(maps) <= 8 else
+                              min(16, -(-len(maps) // 2)), normalize="each")
+        np.testing.assert_array_equal(panel.images[node].image, expect)
+    filters = panel.images["conv1/W"].image
+    W = last.weights["conv1"]["W"]
+    assert filters.shape == (3, 6 * 3 + 5)                     # 6 filters of 3x3 in a row
+    k = 0.5 + 0.5 * W[:, 0] / np.abs(W).max()
+    np.testing.assert_allclose(filters[:, :3], k[0], rtol=1e-6)
+    assert "label" in panel.caption.text()
+    # predictions: confusion matrix over the validation split, gallery of the mistakes
+    pred = w.training.panels["predictions"]
+    res = pred.result
+    assert res["confusion"].shape == (3, 3)
+    assert res["confusion"].sum() == run.started.val_samples
+    wrong = res["confusion"].sum() - np.trace(res["confusion"])
+    assert len(res["wrong_index"]) == min(wrong, 24)
+    # weights: one histogram per weighted layer, conv layers included
+    assert list(w.training.panels["weights"].hists) == ["conv1", "conv2", "fc1", "fc2"]
+    # the canvas: every node with a gradient is tinted, edges carry their source's colour
+    overlay = w.training.overlay
+    assert set(overlay.colors) >= {"conv1", "conv2", "fc1", "fc2"}
+    assert ("conv1", "pool1", 0) in overlay.edge_colors
+    assert w.scene.nodes["conv1"].overlay_color == overlay.colors["conv1"]
+    assert overlay.legend.isVisible()
+    w.training.actions["overlay"].setChecked(False)
+    assert w.scene.nodes["conv1"].overlay_color is None and not overlay.legend.isVisible()
+
+
+def _dense_autoencoder() -> dict:
+    def node(i, t, p, x):
+        return {"id": i, "type": t, "params": p, "position": [x, 0]}
+
+    nodes = [node("image", "Input", {"shape": [1, 8, 8]}, 0), node("flat", "Flatten", {}, 150),
+             node("enc", "Dense", {"units": 16, "activation": "relu"}, 300),
+             node("code", "Dense", {"units": 3}, 450),
+             node("dec", "Dense", {"units": 64, "activation": "sigmoid"}, 600),
+             node("shape", "Reshape", {"shape": [1, 8, 8]}, 750),
+             node("out", "Output", {"loss": "mse"}, 900)]
+    return {"format": "netwright", "version": 1, "name": "Autoencoder",
+            "graph": {"nodes": nodes, "edges": [{"source": a["id"], "target": b["id"], "port": 0}
+                                                for a, b in zip(nodes, nodes[1:])]},
+            "data": {"dataset": "digits", "params": {"classes": 4}, "target": "input",
+                     "input_noise": 0.1},
+            "training": {"epochs": 2, "batch_size": 32,
+                         "optimizer": {"type": "adam", "lr": 0.01}}}
+
+
+def test_autoencoder_reconstructions_and_latent_space(qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path, _dense_autoencoder(), "ae")
+    seen = record_events(w)
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    assert run.finished.reason == "completed", run.error
+    last = _snapshots(seen)[-1]
+    panel = w.training.panels["autoencoder"]
+    # rows: noisy input, reconstruction, clean target (a denoising autoencoder)
+    assert len(panel.images) == 3 * 8
+    np.testing.assert_array_equal(panel.images[0].image, last.inputs[0, 0])
+    np.testing.assert_array_equal(panel.images[8].image, last.activations["out"][0, 0])
+    np.testing.assert_array_equal(panel.images[16].image, last.targets[0, 0])
+    lat = last.probes["latent"]
+    assert lat["node"] == "code" and lat["dims"] == 3 and lat["xy"].shape[1] == 2
+    np.testing.assert_array_equal(panel.codes, lat["xy"])
+    assert set(np.unique(lat["labels"])) <= {0, 1, 2, 3}
+    assert "PCA of 3-D codes" in panel.latent_plot.titleLabel.text
+    # an autoencoder has no decision boundary or class confusion to show
+    assert "boundary" not in last.probes and "predictions" not in last.probes
+
+
+def test_regression_curve_and_predicted_versus_true(qtbot, tmp_path):
+    def node(i, t, p, x):
+        return {"id": i, "type": t, "params": p, "position": [x, 0]}
+
+    nodes = [node("x", "Input", {"shape": [1]}, 0),
+             node("h", "Dense", {"units": 16, "activation": "tanh"}, 200),
+             node("y", "Dense", {"units": 1}, 400), node("out", "Output", {"loss": "mse"}, 600)]
+    project = {"format": "netwright", "version": 1, "name": "Curve",
+               "graph": {"nodes": nodes, "edges": [{"source": a["id"], "target": b["id"]}
+                                                   for a, b in zip(nodes, nodes[1:])]},
+               "data": {"dataset": "regression_1d"},
+               "training": {"epochs": 20, "optimizer": {"type": "adam", "lr": 0.02}}}
+    w = open_window(qtbot, tmp_path, project, "curve")
+    seen = record_events(w)
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    last = _snapshots(seen)[-1]
+    model = w.training.session.model
+    boundary = w.training.panels["boundary"]
+    cx, cy = boundary.curve.xData, boundary.curve.yData
+    np.testing.assert_allclose(cy, model.forward(cx[:, None].astype(np.float32))[:, 0],
+                               rtol=1e-5, atol=1e-6)
+    pred = w.training.panels["predictions"]
+    res = last.probes["predictions"]
+    assert res["kind"] == "regression" and pred.result is res
+    np.testing.assert_array_equal(pred.scatter.data["x"], res["true"])
+    np.testing.assert_array_equal(pred.scatter.data["y"], res["pred"])
+    mse = float(np.mean((res["true"].astype(np.float64) - res["pred"]) ** 2))
+    # the same mean squared error the trainer reports for the validation split
+    assert mse == pytest.approx(run.epochs[-1]["val_mse"], rel=1e-4)
+    assert w.training.panels["loss"].metric_name == "r2"
+    assert "R²" in w.training.panels["loss"].metric_plot.getAxis("left").labelText
+
+
+def test_feature_panel_lists_only_what_a_snapshot_has():
+    acts = {"x": np.zeros((2, 1, 4, 4), np.float32), "c": np.ones((2, 3, 4, 4), np.float32),
+            "r": np.ones((2, 5, 7), np.float32), "d": np.ones((2, 6), np.float32)}
+    snap = Snapshot(1, 10, acts["x"], np.array([0, 1]), acts,
+                    {"c": {"W": np.ones((3, 1, 3, 3), np.float32)}})
+    types = {"x": "Input", "c": "Conv2D", "r": "LSTM", "d": "Dense"}
+    kinds = [(k, kind) for k, _, kind in FeatureMapsPanel.entries(snap, types, True)]
+    assert kinds == [("input", "input"), ("c", "maps"), ("c/W", "filters"), ("r", "sequence")]
+    assert FeatureMapsPanel.image(snap, "r", "sequence", 0).shape == (7, 5)
