@@ -101,9 +101,11 @@ def test_example_is_laid_out_left_to_right(name):
     assert all(p is not None for p in pos.values()), name
     for e in graph.edges:
         assert pos[e.source][0] < pos[e.target][0], (e.source, e.target)
-    spots = sorted(pos.values())
-    for a, b in zip(spots, spots[1:]):
-        assert not (b[0] - a[0] < 150 and abs(b[1] - a[1]) < 60), (a, b)
+    ids = list(pos)
+    for i, a in enumerate(ids):         # nodes are at least 150 x 56 px on the canvas
+        for b in ids[i + 1:]:
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            assert abs(xa - xb) >= 150 or abs(ya - yb) >= 60, (a, b)
 
 
 def test_tables_come_from_the_results():
@@ -129,6 +131,19 @@ def test_example_reaches_its_stated_result(name):
     assert math.isfinite(value)
     assert reached(entry, value), (f"{name}: {entry['metric']} {value:.4f} after "
                                    f"{entry['short_epochs']} epochs")
+
+
+def test_the_adding_pair_differs_only_in_the_cell():
+    rnn, lstm = (compute.load_project(PROJECTS / n).to_dict() for n in PAIR)
+    cells = [n["type"] for d in (rnn, lstm) for n in d["graph"]["nodes"]
+             if n["id"] == "memory"]
+    assert cells == ["SimpleRNN", "LSTM"]
+    for d in (rnn, lstm):
+        del d["name"]
+        for n in d["graph"]["nodes"]:
+            if n["id"] == "memory":
+                del n["type"]
+    assert rnn == lstm
 
 
 @pytest.mark.slow
