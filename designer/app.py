@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from compute.errors import NetwrightError
@@ -87,6 +88,8 @@ def start(project: str | None = None) -> list[MainWindow]:
     for window in windows:
         window.show()
         window.canvas.fit()
+        # fit again once the window manager has given the window its final size
+        QTimer.singleShot(0, window.canvas.fit)
     _windows.extend(windows)
     return windows
 

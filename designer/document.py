@@ -21,7 +21,6 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from compute import Graph, Shapes
 from compute.project import Project, load_project, save_project
 
-from .editor import qtfix  # noqa: F401  (before any signal is emitted)
 
 AUTOSAVE_MS = 60_000
 SECTIONS = ("data", "training")

@@ -3,10 +3,6 @@
 Every panel draws from the session's current `RunHistory` at most 20 times a second (the
 session's frame clock), creating its plot items once and updating them with setData.
 """
-from ..training import pyside_fix
-
-pyside_fix.apply()
-
 from .activations import ActivationsPanel
 from .autoencoder import AutoencoderPanel
 from .boundary import BoundaryPanel

@@ -12,10 +12,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from . import pyside_fix
-
-pyside_fix.apply()      # before any signal of ours is emitted: see pyside_fix's docstring
-
 __all__ = ["install", "TrainingController"]
 
 

@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from compute.data import load_dataset
@@ -23,22 +23,26 @@ SEQUENCES = 4
 
 
 class _Loader(QObject):
-    """Loads on a thread; the result crosses back through a queued, argument-free signal
-    (the GUI thread picks it up from `_result`), like the training worker's events."""
+    """Loads on a thread that never calls into Qt; a GUI-side timer picks the result up
+    (as the training worker does with its events)."""
 
     loaded = Signal(int, object, str)      # request id, dataset or None, error text
-    _ready = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         self.latest = 0
         self._lock = threading.Lock()
         self._results: list[tuple] = []
-        self._ready.connect(self._deliver, Qt.QueuedConnection)
+        self._pending = 0
+        self._poll = QTimer(self)
+        self._poll.setInterval(30)
+        self._poll.timeout.connect(self._deliver)
 
     def request(self, data: dict, base_dir, seed: int) -> int:
         self.latest += 1
         token = self.latest
+        self._pending += 1
+        self._poll.start()
         threading.Thread(target=self._load, args=(token, data, base_dir, seed),
                          daemon=True, name="netwright-preview").start()
         return token
@@ -52,11 +56,14 @@ class _Loader(QObject):
             result = (token, None, f"{type(exc).__name__}: {exc}")
         with self._lock:
             self._results.append(result)
-        self._ready.emit()
 
     def _deliver(self) -> None:
         with self._lock:
             results, self._results = self._results, []
+        self._pending -= len(results)
+        if self._pending <= 0:
+            self._pending = 0
+            self._poll.stop()
         for token, ds, error in results:
             self.loaded.emit(token, ds, error)
 

@@ -1,30 +1,26 @@
 """Runs compute's Trainer off the GUI thread and hands its events over as Qt signals.
 
 The trainer calls our callback on its own (Python) thread. The callback only appends the
-event to a queue and wakes the GUI thread with one queued signal, which then drains the
-whole queue in order. Wake-ups are paced: the start, each epoch's end, the finish and
-errors wake the GUI at once; steps and snapshots at most every `WAKE_INTERVAL` seconds,
-and a GUI-side timer collects what is left. So however fast the trainer steps, the event
-loop sees a few dozen wake-ups a second (each thread hand-over costs both threads time
-under the GIL), events keep their order, and neither thread ever blocks on the other.
-Model building and data loading happen on the training thread as well: a large dataset
-never freezes the window.
+event to a queue under a lock: the training thread never calls into Qt. On the GUI
+thread a timer drains the queue every `POLL_MS` while a run is on and re-emits the
+events, in order, as the `events` signal. However fast the trainer steps, the event loop
+sees at most 50 hand-overs a second (each one costs both threads time under the GIL),
+events keep their order, and neither thread ever waits for the other. Model building
+and data loading happen on the training thread as well: a large dataset never freezes
+the window.
 """
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections import deque
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from compute.errors import NetwrightError
-from compute.events import EpochEnd, Finished, RunStarted
 
-WAKE_INTERVAL = 0.02          # seconds between two wake-ups for step events
-URGENT = (RunStarted, EpochEnd, Finished, tuple)
+POLL_MS = 20                  # how often the GUI thread collects the trainer's events
 
 # builds the trainer on the training thread: (project, callback) -> Trainer
 TrainerFactory = Callable[[Any, Callable[[Any], None]], Any]
@@ -43,23 +39,19 @@ class TrainingWorker(QObject):
     failed = Signal(str, str)
     done = Signal()
     state_changed = Signal(str)        # "idle", "starting", "running", "paused", "stopping"
-    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._queue: deque = deque()
         self._lock = threading.Lock()
-        self._signalled = False
         self._thread: threading.Thread | None = None
         self._trainer = None
         self._stop_requested = False
         self._paused = False
         self.state = "idle"
         self.result: Any = None            # what the factory's trainer left (model, ...)
-        self._last_wake = 0.0
-        self._wake.connect(self._drain, Qt.QueuedConnection)
-        self._poll = QTimer(self)             # collects steps that did not wake us
-        self._poll.setInterval(int(WAKE_INTERVAL * 1000) + 5)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._drain)
 
     # -- control (GUI thread) ----------------------------------------------------------
@@ -154,25 +146,15 @@ class TrainingWorker(QObject):
             self._post(("end",))
 
     def _post(self, event: Any) -> None:
-        """Called on the training thread for every event: queue it; wake the GUI if the
-        event is urgent or the last wake-up is `WAKE_INTERVAL` old."""
-        now = time.monotonic()
+        """Called on the training thread for every event: queue it (nothing else)."""
         with self._lock:
             self._queue.append(event)
-            if self._signalled:
-                return
-            if not isinstance(event, URGENT) and now - self._last_wake < WAKE_INTERVAL:
-                return          # the poll timer (or the next wake-up) picks it up
-            self._signalled = True
-            self._last_wake = now
-        self._wake.emit()
 
     # -- back on the GUI thread --------------------------------------------------------
     def _drain(self) -> None:
         with self._lock:
             items = list(self._queue)
             self._queue.clear()
-            self._signalled = False
         batch: list = []
         for item in items:
             if isinstance(item, tuple):

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox  # noqa: E402
 
 from designer import theme  # noqa: E402
-from designer.editor import qtfix  # noqa: E402,F401  (PySide6 emit refcount bug)
+import designer  # noqa: E402,F401  (applies the PySide6 refcount fix)
 
 
 class Dialogs:
