@@ -7,31 +7,27 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox  # noqa: E402
 
-from compute import Graph, build_model, layer_class  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from compute import Graph, build_model, layer_class, load_project  # noqa: E402
 from designer.editor import edits  # noqa: E402
 from tests.designer.conftest import drag, drop_layer  # noqa: E402
 
-LENET = [  # (id, type, params) of LeNet for the 8x8 digits, in drawing order
-    ("input", "Input", {"shape": [1, 8, 8]}),
-    ("conv1", "Conv2D", {"filters": 6, "kernel_size": 3, "padding": "same",
-                         "activation": "relu"}),
-    ("maxpool1", "MaxPool2D", {}),
-    ("conv2", "Conv2D", {"filters": 16, "kernel_size": 3, "padding": "same",
-                         "activation": "relu"}),
-    ("maxpool2", "MaxPool2D", {}),
-    ("flatten1", "Flatten", {}),
-    ("fc1", "Dense", {"units": 32, "activation": "relu"}),
-    ("fc2", "Dense", {"units": 10}),
-    ("output", "Output", {}),
-]
+EXAMPLE = Path(__file__).resolve().parents[2] / "projects" / "lenet_digits.netw"
+
+
+def example_graph() -> Graph:
+    """The graph of the LeNet example project, as the user should be able to draw it."""
+    return load_project(EXAMPLE).graph
+
+
+# (id, type, params) of the example's LeNet, in drawing order (it is one chain)
+LENET = [(n, example_graph().node(n).type, example_graph().node(n).params)
+         for n in example_graph().topological_order()]
 
 
 def expected_lenet() -> Graph:
-    g = Graph()
-    for node_id, type_name, params in LENET:
-        g.add_node(node_id, type_name, params)
-    g.chain(*[n for n, _, _ in LENET])
-    return g
+    return example_graph()
 
 
 def structure(g: Graph) -> dict:
@@ -100,7 +96,7 @@ def test_build_lenet_by_hand_then_undo_and_redo_everything(qtbot, window):
     doc = window.document
     assert structure(doc.graph) == structure(expected_lenet())
     assert not doc.shapes.errors
-    assert doc.shapes.of("output") == (10,)
+    assert doc.shapes.of("out") == (10,)
     build_model(doc.graph)      # the drawn network runs
     final = doc.graph.to_dict()
     stack = doc.undo_stack
