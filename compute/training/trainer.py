@@ -9,9 +9,11 @@ every `snapshot_every` steps, then a last `Snapshot` and one `Finished`.
 Per step the trainer does no work proportional to the dataset and copies no arrays;
 copies are made only for snapshots and once per epoch (the last good weights, which a
 diverging run falls back to, and the best weights when early stopping restores them).
-Diagnostics (per-layer gradient norms and activation statistics) are computed on the
-first step and then at most about ten times a second, unless `diagnostics_every` asks
-for every k-th step; they only read the model, so they never change the numbers.
+Diagnostics (per-layer gradient norms and activation statistics) are computed every
+`diagnostics_every` steps (default DIAGNOSTICS_EVERY), counted in steps and never in
+seconds: a diagnostic step takes the model's general path rather than its fused one,
+whose float32 sums may differ in the last bit, so the schedule must be the same in every
+run (the window, the CLI, a script) for the same seed to give bit-identical weights.
 Snapshots, probes and evaluation restore the model's random generator afterwards: the
 same project and seed give bit-identical weights however often anyone looks.
 """
@@ -39,7 +41,7 @@ from .runfolder import RunFolder
 from .setup import as_trained, check_fit, check_graph, overridden
 
 Callback = Callable[[Any], None]
-DIAGNOSTICS_INTERVAL = 0.1      # seconds between two diagnostic steps by default
+DIAGNOSTICS_EVERY = 10          # steps between two diagnostic steps by default
 EVAL_BATCH = 256
 STEP_LINES_PER_EPOCH = 25       # step events written to metrics.jsonl per epoch, at most
 
@@ -175,7 +177,6 @@ class Trainer:
         self._wait = 0
         self._good: tuple[int, dict[str, np.ndarray]] = (0, copy_arrays(self.model))
         self._paused = 0.0
-        self._last_diag = -math.inf
         self._ended = False
         try:
             # overflow is expected when a run diverges: the trainer detects and reports it
@@ -261,13 +262,7 @@ class Trainer:
             self._snapshot(e + 1)
 
     def _diagnose_now(self) -> bool:
-        if self.diagnostics_every:
-            return self.step % self.diagnostics_every == 0
-        now = time.perf_counter()
-        if now - self._last_diag >= DIAGNOSTICS_INTERVAL:
-            self._last_diag = now
-            return True
-        return False
+        return self.step % (self.diagnostics_every or DIAGNOSTICS_EVERY) == 0
 
     def _log_every(self) -> int:
         return max(1, self.feed.steps_per_epoch // STEP_LINES_PER_EPOCH)
