@@ -315,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="the seed the weights were trained with, if "
                    "overridden (it chooses the split the scaling statistics come from)")
     p.set_defaults(func=cmd_predict)
+    sub.add_parser("bench", help="speed against PyTorch on this machine (needs the test "
+                   "extra; see netwright-cli bench --help)")
     p = sub.add_parser("layers", help="print the layer reference (every type and param)")
     p.set_defaults(func=cmd_layers)
     return parser
@@ -329,6 +331,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (tests call this directly)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:       # its own options: netwright-cli bench --help
+        from . import bench
+
+        try:
+            return bench.main(argv[1:])
+        except SystemExit as exc:   # its argparse: --help, or a usage error (exit 2)
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
