@@ -297,16 +297,13 @@ def throughput(w: Workload, repeats: int, seconds: float) -> Row:
 
 def diagnostics_cost(w: Workload, repeats: int, seconds: float) -> tuple[float, float]:
     """Extra time with diagnostics (a) on every step, as a fraction of the step, and (b) at
-    the trainer's default rate (one diagnostic step per DIAGNOSTICS_INTERVAL seconds), as a
-    fraction of training time."""
-    from compute.training.trainer import DIAGNOSTICS_INTERVAL
+    the trainer's default rate (one diagnostic step in DIAGNOSTICS_EVERY)."""
+    from compute.training.trainer import DIAGNOSTICS_EVERY
 
     rates = alternate({"off": netwright_step(w), "on": netwright_step(w, diagnostics=True)},
                       repeats, seconds, 1)
-    off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
-    extra = 1.0 / on - 1.0 / off                   # seconds per diagnostic step
-    per_step = extra * off
-    return per_step, min(per_step, extra / DIAGNOSTICS_INTERVAL)
+    per_step = statistics.median(rates["off"]) / statistics.median(rates["on"]) - 1.0
+    return per_step, per_step / DIAGNOSTICS_EVERY
 
 
 def gemm_gflops(n: int = 1024, repeats: int = 7) -> float:
@@ -481,7 +478,7 @@ def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) ->
                 print(f"  MLP training, {side}: {g:.1f} GFLOP/s = {g / found['gemm']:.0%} of "
                       f"GEMM peak")
     print("\ndiagnostics (activation stats + gradient norms), extra time: on every step / at "
-          "the trainer's default rate (10 per second):")
+          "the trainer's default rate (one step in 10):")
     found["diag"] = {}
     for k in train:
         every, rate = found["diag"][k] = diagnostics_cost(WORKLOADS[k], repeats, seconds)

@@ -8,6 +8,7 @@ Anything the chain does not cover (diagnostics, weight noise, bad targets) takes
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Iterator
 
@@ -16,6 +17,7 @@ import numpy as np
 from .activations import DEFAULT_ALPHA
 from .kernels import activations as ka
 from .kernels import dense as kd
+from .kernels import stats
 
 # multiply-adds per step (batch × per sample) up to which the compiled loops beat the
 # layer-by-layer path's BLAS calls plus Python (measured: 2-8-8-1 at batch 32 is 4x faster,
@@ -76,6 +78,11 @@ class DenseChain:
         self.spec[self.output_id] = last if self.loss == "mse" else (self.p_start, self.k)
         self._n = -1
         self.fast = self.dtype == np.float32
+        self.dense = dense
+        self.norms = np.zeros(len(dense))
+        self._diagnostics_plan(model)
+        # the chain reads the weights from the flat array: only while params are its views
+        self._views = [(p, k, v) for p in (model.params[n] for n in dense) for k, v in p.items()]
         self._no_labels = np.zeros(0, np.int64)
         self._no_target = np.zeros(0, self.dtype)
 
@@ -113,9 +120,13 @@ class DenseChain:
 
     def run(self, x, target, flat_params: np.ndarray):
         """(loss, flat gradients, values), or None where the layer-by-layer path must run
-        (inputs or targets it does not take, or ones that are wrong: it raises for them)."""
+        (inputs or targets it does not take, or ones that are wrong: it raises for them;
+        or params replaced by new arrays instead of written in place)."""
         if type(x) is not np.ndarray or x.ndim != 2 or x.shape[1] != self.fan_in:
             return None
+        for p, k, v in self._views:
+            if p[k] is not v:
+                return None
         n = x.shape[0]
         if n == 0 or n > self.max_batch or x.dtype.kind not in "fiub":
             return None
@@ -131,11 +142,48 @@ class DenseChain:
         grads = np.empty(flat_params.size, self.dtype)
         total, bad = kd.chain_loss_grads(x.reshape(-1), n, labels, t, code, self._m,
                                          flat_params, grads, work, self._meta, self.alphas,
-                                         self._p_off, self._d_off, self.fast)
+                                         self._p_off, self._d_off, self.fast, self.norms)
         if bad >= 0:
             return None
         values = ChainValues(self.input_id, x, work, n, self.spec)
         return float(total) / n, grads, values
+
+    def diagnose(self, values: ChainValues, weight_norms: np.ndarray) -> dict:
+        """The model's diagnostics after `run`, as `Model._diagnose` words them, with one
+        kernel call for every activation statistic (a Python loop would cost more than the
+        step); `weight_norms` holds each Dense node's, in order."""
+        n = values._n
+        stats.many_activation_stats(values._work, n * self._starts, n * self._stops,
+                                    self._centers, self._sats, self._stats)
+        acts, norms = {}, {}
+        grad = [math.sqrt(v) for v in self.norms.tolist()]
+        weights = [math.sqrt(v) for v in weight_norms.tolist()]
+        for j, (mean, std, zeros, sat) in enumerate(self._stats.tolist()):
+            node = self._nodes[j]
+            acts[node] = {"mean": mean, "std": std,
+                          "zero_fraction": zeros if self._relu[j] else None,
+                          "saturated_fraction": sat if self._saturates[j] else None}
+            if j < len(weights):
+                norms[node] = {"weights": weights[j], "activations": grad[j]}
+            else:                   # the Output passes its input's gradient through
+                norms[node] = {"activations": grad[-1]}
+        return {"activations": acts, "grad_norms": norms}
+
+    def _diagnostics_plan(self, model) -> None:
+        """Per node (the Dense ones, then the Output): where its values lie in the work
+        buffer (per sample) and which saturation test applies."""
+        nodes = self._nodes = self.dense + [self.output_id]
+        kinds = [model.layers[n].activation_kind() for n in nodes]
+        tests = [{"sigmoid": (0.5, 0.49), "tanh": (0.0, 0.99)}.get(k, (0.0, 0.0))
+                 for k in kinds]
+        self._relu = [k == "relu" for k in kinds]
+        self._saturates = [bool(s) for _, s in tests]
+        self._centers = np.array([c for c, _ in tests])
+        self._sats = np.array([s for _, s in tests])
+        spans = [self.spec[n] for n in nodes]
+        self._starts = np.array([a for a, _ in spans], np.int64)
+        self._stops = np.array([a + b for a, b in spans], np.int64)
+        self._stats = np.empty((len(nodes), 4))
 
     def _target(self, target, n: int):
         """(loss code, class indices, flat targets), or None for what the kernel cannot take."""

@@ -121,40 +121,58 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
 
 
 @kernel(parallel=True)
-def channels_to_batch(y2, b, y):
-    """y[n, f, p] = y2[f, n·P + p] + b[f]: the GEMM result back to batch-first layout.
+def channels_to_batch(y2, b, relu, y):
+    """y[n, f, p] = y2[f, n·P + p] + b[f], or its ReLU (fused: one pass over y instead of
+    two): the GEMM result back to batch-first layout.
 
     Shape: y2 (F, N·P), b (F,) -> y (N, F, P).
     """
     n_img, n_f, p = y.shape
     yf = y.reshape(-1)
     y2f = y2.reshape(-1)
+    zero = y.dtype.type(0)
     for n in prange(n_img):
         for f in range(n_f):
             bf = b[f]
             d = (n * n_f + f) * p
             s = (f * n_img + n) * p
-            for t in range(p):
-                yf[np.uint64(d + t)] = y2f[np.uint64(s + t)] + bf
+            if relu:
+                for t in range(p):
+                    v = y2f[np.uint64(s + t)] + bf
+                    yf[np.uint64(d + t)] = v if v > 0 else zero
+            else:
+                for t in range(p):
+                    yf[np.uint64(d + t)] = y2f[np.uint64(s + t)] + bf
 
 
 @kernel(parallel=True)
-def batch_to_channels(dy, dy2, sums):
+def batch_to_channels(dy, mask, dy2, sums):
     """dy2[f, n·P + p] = dy[n, f, p], and sums[f] = Σ dy[:, f, :] (the bias gradient).
+    With a `mask` of dy's shape (a ReLU's output; empty for none), dy counts only where
+    mask > 0: the ReLU's backward fused in.
 
     Shape: dy (N, F, P) -> dy2 (F, N·P), sums (F,).
     """
     n_img, n_f, p = dy.shape
     dyf = dy.reshape(-1)
+    mf = mask.reshape(-1)
+    masked = mf.size == dyf.size
     dy2f = dy2.reshape(-1)
+    zero = dy.dtype.type(0)
     for f in prange(n_f):
         acc = 0.0
         for n in range(n_img):
             s = (n * n_f + f) * p
             d = (f * n_img + n) * p
-            for t in range(p):
-                v = dyf[np.uint64(s + t)]
-                dy2f[np.uint64(d + t)] = v
-                acc += v
+            if masked:
+                for t in range(p):
+                    v = dyf[np.uint64(s + t)]
+                    v = v if mf[np.uint64(s + t)] > 0 else zero
+                    dy2f[np.uint64(d + t)] = v
+                    acc += v
+            else:
+                for t in range(p):
+                    v = dyf[np.uint64(s + t)]
+                    dy2f[np.uint64(d + t)] = v
+                    acc += v
         sums[f] = acc
-

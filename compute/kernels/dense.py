@@ -13,6 +13,7 @@ the output probabilities at ``p_off`` and two delta buffers of n × widest at ``
 """
 from . import kernel
 from .activations import backward, forward, sigmoid_bce, softmax_ce, squared_error
+from .stats import sum_squares
 
 MSE, BCE, CE = range(3)
 
@@ -43,8 +44,9 @@ def chain_forward(x, n, params, work, meta, alphas, fast):
 
 @kernel
 def chain_loss_grads(x, n, labels, target, loss, m, params, grads, work, meta, alphas,
-                     p_off, d_off, fast):
-    """(summed loss, first bad class index or -1); every W and b gradient into `grads`.
+                     p_off, d_off, fast, norms):
+    """(summed loss, first bad class index or -1); every W and b gradient into `grads`, and
+    into norms[l] the squared norm of d loss / d (layer l's output), for the diagnostics.
 
     `loss` is MSE, BCE or CE (class indices in `labels` when it has n entries, else one-hot
     or soft `target`, which MSE and BCE take too); `m` is n as a float of the arrays' type;
@@ -65,12 +67,12 @@ def chain_loss_grads(x, n, labels, target, loss, m, params, grads, work, meta, a
         total, bad = softmax_ce(z, labels, target, n, k, m, prob, delta)
     if bad < 0:
         chain_backward(x, n, params, grads, work, meta, alphas, d_off,
-                       (work.size - d_off) // 2)
+                       (work.size - d_off) // 2, norms)
     return total, bad
 
 
 @kernel
-def chain_backward(x, n, params, grads, work, meta, alphas, d_off, half):
+def chain_backward(x, n, params, grads, work, meta, alphas, d_off, half, norms):
     """Back from d loss / d (last output), held in the first delta buffer."""
     cur, other = d_off, d_off + half
     for l in range(meta.shape[0] - 1, -1, -1):
@@ -78,6 +80,7 @@ def chain_backward(x, n, params, grads, work, meta, alphas, d_off, half):
                                                     meta[l, 3], meta[l, 4], meta[l, 5])
         y = work[y_off:y_off + n * units]
         dz = work[cur:cur + n * units]
+        norms[l] = sum_squares(dz)
         backward(y, y, dz, code, alphas[l], dz)     # y alone gives f' (no abs here)
         if l > 0:
             a, a_off = work, meta[l - 1, 5]

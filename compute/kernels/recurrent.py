@@ -11,11 +11,11 @@ side along the last axis; ``hprev (N, T, H)`` holds the state each step started 
 for many-to-many and ``(N, 1, H)`` (the last step) for many-to-one; the backward kernels
 tell the two apart by ``dy.shape[1]`` (the same thing when T = 1).
 
-Threads split the batch, not the step: each of ``parts`` threads runs the whole time loop
-for its slice of the batch (``prange`` over parts), with its own small per-step GEMMs.
-Those call SciPy's BLAS (Numba's ``np.dot``), which must then stay single-threaded
-(`isolate_kernel_blas`): a 64×128 by 128×512 product is too small to share, and letting
-that BLAS start threads of its own made the recurrent workloads 3-4x slower on 2 cores.
+The time loop runs on one thread, and its small per-step GEMMs call SciPy's BLAS (Numba's
+``np.dot``), which must stay single-threaded (`isolate_kernel_blas`): a 64×128 by 128×512
+product is too small to share, and letting that BLAS start threads of its own made the
+recurrent workloads 3-4x slower on 2 cores. (Splitting the batch across threads, each
+running the loop for its slice, gained nothing measurable and doubled the compile time.)
 
 In float32 the gates use a rational approximation of tanh (a few ulp off, clamped where
 float32 tanh rounds to ±1) that LLVM vectorises; libm's tanhf is scalar and was the cost
@@ -24,7 +24,7 @@ of a prototype. float64 keeps ``np.tanh`` exactly, for gradient checks.
 import os
 
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
 from . import kernel
@@ -111,31 +111,16 @@ def isolate_kernel_blas() -> None:
             lib.set_num_threads(1)
 
 
-@kernel(inline="always")
-def part(q, parts, n):
-    """[n0, n1): the q-th of `parts` slices of a batch of n."""
-    return q * n // parts, (q + 1) * n // parts
-
-
 # Inner loops run over one row (a 1-D view) at a time: with few arrays in play and unit
 # strides LLVM vectorises them; the same math over (n, t, j) indices was 15x slower.
 
 # -- SimpleRNN: h_t = tanh(xp_t + h_{t-1} Wh) ----------------------------------------------
-@kernel(parallel=True, error_model="numpy")
-def rnn_forward(xp, Wh, seq, parts):
+@kernel(error_model="numpy")
+def rnn_forward(xp, Wh, seq):
     """-> (ys, hprev) for xp (N, T, H), Wh (H, H)."""
     N, T, H = xp.shape
     hprev = np.empty((N, T, H), xp.dtype)
     ys = np.empty((N, T if seq else 1, H), xp.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _rnn_forward(xp[a:b], Wh, seq, ys[a:b], hprev[a:b])
-    return ys, hprev
-
-
-@kernel(error_model="numpy")
-def _rnn_forward(xp, Wh, seq, ys, hprev):
-    N, T, H = xp.shape
     h = np.zeros((N, H), xp.dtype)
     z = np.empty((N, H), xp.dtype)
     for t in range(T):
@@ -149,23 +134,15 @@ def _rnn_forward(xp, Wh, seq, ys, hprev):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-
-
-@kernel(parallel=True, error_model="numpy")
-def rnn_backward(dy, ys, hprev, WhT, parts):
-    """-> dz (N, T, H), the gradient at each step's pre-activation."""
-    N, T, H = hprev.shape
-    dz = np.empty((N, T, H), hprev.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _rnn_backward(dy[a:b], ys[a:b], hprev[a:b], WhT, dz[a:b])
-    return dz
+    return ys, hprev
 
 
 @kernel(error_model="numpy")
-def _rnn_backward(dy, ys, hprev, WhT, dz):
+def rnn_backward(dy, ys, hprev, WhT):
+    """-> dz (N, T, H), the gradient at each step's pre-activation."""
     N, T, H = hprev.shape
     one = hprev.dtype.type(1)
+    dz = np.empty((N, T, H), hprev.dtype)
     dzt = np.empty((N, H), hprev.dtype)
     dh = np.zeros((N, H), hprev.dtype)
     for t in range(T - 1, -1, -1):
@@ -178,11 +155,12 @@ def _rnn_backward(dy, ys, hprev, WhT, dz):
         dz[:, t, :] = dzt
         if t > 0:
             np.dot(dzt, WhT, dh)
+    return dz
 
 
 # -- LSTM, gates (i, f, g, o): c_t = f c_{t-1} + i g, h_t = o tanh(c_t) ---------------------
-@kernel(parallel=True, error_model="numpy")
-def lstm_forward(xp, Wh, seq, parts):
+@kernel(error_model="numpy")
+def lstm_forward(xp, Wh, seq):
     """-> (ys, hprev, gates, cs): gates (N, T, 4H) after their activations, cs the cells."""
     N, T, G = xp.shape
     H = G // 4
@@ -190,16 +168,6 @@ def lstm_forward(xp, Wh, seq, parts):
     gates = np.empty((N, T, G), xp.dtype)
     cs = np.empty((N, T, H), xp.dtype)
     ys = np.empty((N, T if seq else 1, H), xp.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _lstm_forward(xp[a:b], Wh, seq, ys[a:b], hprev[a:b], gates[a:b], cs[a:b])
-    return ys, hprev, gates, cs
-
-
-@kernel(error_model="numpy")
-def _lstm_forward(xp, Wh, seq, ys, hprev, gates, cs):
-    N, T, G = xp.shape
-    H = G // 4
     h = np.zeros((N, H), xp.dtype)
     c = np.zeros((N, H), xp.dtype)
     z = np.empty((N, G), xp.dtype)
@@ -224,24 +192,16 @@ def _lstm_forward(xp, Wh, seq, ys, hprev, gates, cs):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-
-
-@kernel(parallel=True, error_model="numpy")
-def lstm_backward(dy, gates, cs, WhT, parts):
-    """-> dz (N, T, 4H), the gradient at each gate's pre-activation."""
-    N, T, G = gates.shape
-    dz = np.empty((N, T, G), gates.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _lstm_backward(dy[a:b], gates[a:b], cs[a:b], WhT, dz[a:b])
-    return dz
+    return ys, hprev, gates, cs
 
 
 @kernel(error_model="numpy")
-def _lstm_backward(dy, gates, cs, WhT, dz):
+def lstm_backward(dy, gates, cs, WhT):
+    """-> dz (N, T, 4H), the gradient at each gate's pre-activation."""
     N, T, G = gates.shape
     H = G // 4
     one = gates.dtype.type(1)
+    dz = np.empty((N, T, G), gates.dtype)
     dzt = np.empty((N, G), gates.dtype)
     dh = np.zeros((N, H), gates.dtype)
     dc = np.zeros((N, H), gates.dtype)
@@ -263,12 +223,13 @@ def _lstm_backward(dy, gates, cs, WhT, dz):
             dz[n, t, :] = dzr
         if t > 0:
             np.dot(dzt, WhT, dh)
+    return dz
 
 
 # -- GRU, gates (r, u, c): h_t = u c̃ + (1 - u) h_{t-1}, c̃ = tanh(xp_c + (r h_{t-1}) Whc) -----
 # Without the reset gate (r ≡ 1) xp has only the (u, c) columns and Wru only u's.
-@kernel(parallel=True, error_model="numpy")
-def gru_forward(xp, Wru, Wc, seq, parts):
+@kernel(error_model="numpy")
+def gru_forward(xp, Wru, Wc, seq):
     """-> (ys, hprev, gates, rh) for xp (N, T, (2|3)H), Wru (H, (1|2)H), Wc (H, H).
 
     gates hold (r,) u, c̃ after their activations; rh the products r·h_{t-1} ((N, 0, H)
@@ -276,23 +237,12 @@ def gru_forward(xp, Wru, Wc, seq, parts):
     N, T, G = xp.shape
     H = Wc.shape[0]
     nr = G // H - 2                  # 1 with a reset gate, 0 without
+    U, C = nr * H, (nr + 1) * H      # where u and c start along the gate axis
+    one = xp.dtype.type(1)
     hprev = np.empty((N, T, H), xp.dtype)
     gates = np.empty((N, T, G), xp.dtype)
     rh = np.empty((N, T * nr, H), xp.dtype)
     ys = np.empty((N, T if seq else 1, H), xp.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _gru_forward(xp[a:b], Wru, Wc, seq, ys[a:b], hprev[a:b], gates[a:b], rh[a:b])
-    return ys, hprev, gates, rh
-
-
-@kernel(error_model="numpy")
-def _gru_forward(xp, Wru, Wc, seq, ys, hprev, gates, rh):
-    N, T, G = xp.shape
-    H = Wc.shape[0]
-    nr = G // H - 2
-    U, C = nr * H, (nr + 1) * H      # where u and c start along the gate axis
-    one = xp.dtype.type(1)
     h = np.zeros((N, H), xp.dtype)
     zru = np.empty((N, Wru.shape[1]), xp.dtype)
     rht = np.empty((N, H), xp.dtype)
@@ -323,26 +273,18 @@ def _gru_forward(xp, Wru, Wc, seq, ys, hprev, gates, rh):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-
-
-@kernel(parallel=True, error_model="numpy")
-def gru_backward(dy, hprev, gates, WruT, WcT, parts):
-    """-> dz (N, T, (2|3)H), the gradient at each gate's pre-activation."""
-    N, T, G = gates.shape
-    dz = np.empty((N, T, G), gates.dtype)
-    for q in prange(parts):
-        a, b = part(q, parts, N)
-        _gru_backward(dy[a:b], hprev[a:b], gates[a:b], WruT, WcT, dz[a:b])
-    return dz
+    return ys, hprev, gates, rh
 
 
 @kernel(error_model="numpy")
-def _gru_backward(dy, hprev, gates, WruT, WcT, dz):
+def gru_backward(dy, hprev, gates, WruT, WcT):
+    """-> dz (N, T, (2|3)H), the gradient at each gate's pre-activation."""
     N, T, G = gates.shape
     H = WcT.shape[0]
     nr = G // H - 2
     U, C = nr * H, (nr + 1) * H
     one = gates.dtype.type(1)
+    dz = np.empty((N, T, G), gates.dtype)
     dzru = np.empty((N, WruT.shape[0]), gates.dtype)
     dzc = np.empty((N, H), gates.dtype)
     drh = np.empty((N, H), gates.dtype)
@@ -373,3 +315,4 @@ def _gru_backward(dy, hprev, gates, WruT, WcT, dz):
         if t > 0:
             np.dot(dzru, WruT, tmp)
             dh += tmp
+    return dz

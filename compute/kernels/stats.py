@@ -47,3 +47,16 @@ def segment_sum_squares(x, bounds, out):
     """out[j] = Σ x[bounds[j]:bounds[j + 1]]², one pass over a flat array."""
     for j in range(bounds.size - 1):
         out[j] = sum_squares(x[bounds[j]:bounds[j + 1]])   # 0-based loop: vectorised
+
+
+@kernel
+def many_activation_stats(x, starts, stops, centers, saturations, out):
+    """`activation_stats` of x[starts[j]:stops[j]] into out[j] (mean, std, zeros, sat)
+    for every j: all the diagnostics of a small network in one call."""
+    for j in range(starts.size):
+        mean, std, zeros, sat = activation_stats(x[starts[j]:stops[j]], centers[j],
+                                                 saturations[j])
+        out[j, 0] = mean
+        out[j, 1] = std
+        out[j, 2] = zeros
+        out[j, 3] = sat

@@ -241,6 +241,7 @@ class Conv2D(_ConvBase):
                 else self._buffer("cols", (rows * size * pix,)))
         z2 = scratch("z2", f * size * pix, self.dtype)
         w2, b = p["W"].reshape(f, -1), self._bias(p, f)
+        relu = self.cfg["activation"] == "relu"      # fused into the layout shuffle
         z = np.empty((n, f, oh, ow), self.dtype)
         for s, e in chunks:
             c = (e - s) * pix
@@ -248,8 +249,11 @@ class Conv2D(_ConvBase):
             k.im2col(x[s:e], kh, kw, sh, sw, ph, pw, oh, ow, part)
             out = z2[:f * c].reshape(f, c)
             np.dot(w2, part, out=out)
-            k.channels_to_batch(out, b, z[s:e].reshape(e - s, f, pix))
+            k.channels_to_batch(out, b, relu, z[s:e].reshape(e - s, f, pix))
         self._x, self._n, self._chunked = x, n, chunked
+        if relu:
+            self._z, self._y = None, z
+            return z
         return self._activate(z)
 
     def backward(self, p, dy):
@@ -257,7 +261,9 @@ class Conv2D(_ConvBase):
         kh, kw, sh, sw, ph, pw, oh, ow = self.geo
         rows, pix = self.in_shapes[0][0] * kh * kw, oh * ow
         chunks, size = self._chunks(n)
-        dz = self._dz(dy)
+        relu = self.cfg["activation"] == "relu"   # fused into the layout shuffle below
+        dz = np.ascontiguousarray(dy, self.dtype) if relu else self._dz(dy)
+        no_mask = dz[:0].reshape(0, f, pix)
         cols = (scratch("cols", rows * size * pix, self.dtype) if self._chunked
                 else self._buffers["cols"])
         z2 = scratch("z2", f * size * pix, self.dtype)
@@ -276,7 +282,8 @@ class Conv2D(_ConvBase):
             if self._chunked:
                 k.im2col(self._x[s:e], kh, kw, sh, sw, ph, pw, oh, ow, part)
             dz2 = z2[:f * c].reshape(f, c)
-            k.batch_to_channels(dz[s:e].reshape(e - s, f, pix), dz2, sums)
+            mask = self._y[s:e].reshape(e - s, f, pix) if relu else no_mask
+            k.batch_to_channels(dz[s:e].reshape(e - s, f, pix), mask, dz2, sums)
             db += sums
             np.dot(dz2, part.T, out=gw if i == 0 else part_w)
             if i:
@@ -357,7 +364,8 @@ class Conv2DTranspose(_ConvBase):
         n, (c, h, w), f = x.shape[0], self.in_shapes[0], self.cfg["filters"]
         kh, kw, sh, sw, ph, pw, oh, ow = self.geo
         x2 = self._buffer("x2", (c, n * h * w))
-        k.batch_to_channels(x.reshape(n, c, h * w), x2, self._buffer("sums", (c,)))
+        k.batch_to_channels(x.reshape(n, c, h * w), x[:0].reshape(0, c, h * w), x2,
+                            self._buffer("sums", (c,)))
         cols = self._buffer("cols", (f * kh * kw, n * h * w))
         np.dot(p["W"].reshape(c, -1).T, x2, out=cols)
         z = np.zeros((n, f, oh, ow), self.dtype)
@@ -382,7 +390,7 @@ class Conv2DTranspose(_ConvBase):
         dx2 = x2            # the last use of the input columns: reuse their memory
         np.dot(p["W"].reshape(c, -1), dcols, out=dx2)
         dx = np.empty((n, c, h, w), self.dtype)
-        k.channels_to_batch(dx2, self._zeros(c), dx.reshape(n, c, h * w))
+        k.channels_to_batch(dx2, self._zeros(c), False, dx.reshape(n, c, h * w))
         return [dx], grads
 
     def macs(self):

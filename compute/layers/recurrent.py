@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from .. import initializers
@@ -115,10 +114,6 @@ class Recurrent(Layer):
         return slice(None)
 
     # -- running --------------------------------------------------------------------
-    def parts(self) -> int:
-        """Threads that share the batch in the time loop (each runs it for its slice)."""
-        return max(1, min(numba.get_num_threads(), self._nt[0]))
-
     def forward(self, p, xs, training):
         k.isolate_kernel_blas()
         x = xs[0]
@@ -191,13 +186,12 @@ class SimpleRNN(Recurrent):
     gates = 1
 
     def cell_forward(self, p, xp, seq):
-        ys, self._hprev = k.rnn_forward(xp, np.ascontiguousarray(p["Wh"]), seq, self.parts())
+        ys, self._hprev = k.rnn_forward(xp, np.ascontiguousarray(p["Wh"]), seq)
         self._ys = ys
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.rnn_backward(dy3, self._ys, self._hprev, np.ascontiguousarray(p["Wh"].T),
-                              self.parts())
+        return k.rnn_backward(dy3, self._ys, self._hprev, np.ascontiguousarray(p["Wh"].T))
 
 
 @register
@@ -218,12 +212,11 @@ class LSTM(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         ys, self._hprev, self._gates, self._cs = k.lstm_forward(
-            xp, np.ascontiguousarray(p["Wh"]), seq, self.parts())
+            xp, np.ascontiguousarray(p["Wh"]), seq)
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.lstm_backward(dy3, self._gates, self._cs, np.ascontiguousarray(p["Wh"].T),
-                               self.parts())
+        return k.lstm_backward(dy3, self._gates, self._cs, np.ascontiguousarray(p["Wh"].T))
 
 
 @register
@@ -254,13 +247,13 @@ class GRU(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         wru, wc = self._split(p["Wh"])
-        ys, self._hprev, self._gates, self._rh = k.gru_forward(xp, wru, wc, seq, self.parts())
+        ys, self._hprev, self._gates, self._rh = k.gru_forward(xp, wru, wc, seq)
         return ys
 
     def cell_backward(self, p, dy3):
         wru, wc = self._split(p["Wh"])
         return k.gru_backward(dy3, self._hprev, self._gates, np.ascontiguousarray(wru.T),
-                              np.ascontiguousarray(wc.T), self.parts())
+                              np.ascontiguousarray(wc.T))
 
     def recurrent_grad(self, p, dz2):
         n, t = self._nt
