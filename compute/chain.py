@@ -117,6 +117,7 @@ class DenseChain:
         self._d_off = self._p_off + n * self.k
         self._size = self._d_off + 2 * n * self.widest
         self._m = self.dtype.type(n)
+        self._spans = (n * self._starts, n * self._stops)     # of each node's values
 
     def run(self, x, target, flat_params: np.ndarray):
         """(loss, flat gradients, values), or None where the layer-by-layer path must run
@@ -152,21 +153,18 @@ class DenseChain:
         """The model's diagnostics after `run`, as `Model._diagnose` words them, with one
         kernel call for every activation statistic (a Python loop would cost more than the
         step); `weight_norms` holds each Dense node's, in order."""
-        n = values._n
-        stats.many_activation_stats(values._work, n * self._starts, n * self._stops,
+        stats.many_activation_stats(values._work, self._spans[0], self._spans[1],
                                     self._centers, self._sats, self._stats)
         acts, norms = {}, {}
         grad = [math.sqrt(v) for v in self.norms.tolist()]
         weights = [math.sqrt(v) for v in weight_norms.tolist()]
-        for j, (mean, std, zeros, sat) in enumerate(self._stats.tolist()):
-            node = self._nodes[j]
-            acts[node] = {"mean": mean, "std": std,
-                          "zero_fraction": zeros if self._relu[j] else None,
-                          "saturated_fraction": sat if self._saturates[j] else None}
-            if j < len(weights):
-                norms[node] = {"weights": weights[j], "activations": grad[j]}
-            else:                   # the Output passes its input's gradient through
-                norms[node] = {"activations": grad[-1]}
+        for node, relu, sat, (mean, std, zf, sf) in zip(self._nodes, self._relu,
+                                                        self._saturates, self._stats.tolist()):
+            acts[node] = {"mean": mean, "std": std, "zero_fraction": zf if relu else None,
+                          "saturated_fraction": sf if sat else None}
+        for node, wn, gn in zip(self.dense, weights, grad):
+            norms[node] = {"weights": wn, "activations": gn}
+        norms[self.output_id] = {"activations": grad[-1]}     # the Output passes it through
         return {"activations": acts, "grad_norms": norms}
 
     def _diagnostics_plan(self, model) -> None:

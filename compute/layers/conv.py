@@ -26,7 +26,8 @@ ACTIVATION = Param("activation", "choice", "linear", "activation applied after t
                    choices=tuple(f for f in activations.FUNCTIONS if f != "softmax"))
 # floats of column matrix per chunk of images: a chunk's GEMM operands stay in cache, and a
 # layer holds one chunk's columns instead of the whole batch's (38 MB for a 16-channel 3x3
-# layer on 64 32x32 images)
+# layer on 64 32x32 images). 8 or 16 MB were no faster within the noise of 2 shared cores,
+# and they cost ResNet's workload a quarter more peak memory.
 COLS_BUDGET = 1 << 20
 PADDING_HELP = ('"valid" (none), "same" (output ceil(H/stride); an odd total pads one more '
                 'at the bottom/right) or zeros added on every side')

@@ -11,9 +11,8 @@ copies are made only for snapshots and once per epoch (the last good weights, wh
 diverging run falls back to, and the best weights when early stopping restores them).
 Diagnostics (per-layer gradient norms and activation statistics) are computed every
 `diagnostics_every` steps (default DIAGNOSTICS_EVERY), counted in steps and never in
-seconds: a diagnostic step takes the model's general path rather than its fused one,
-whose float32 sums may differ in the last bit, so the schedule must be the same in every
-run (the window, the CLI, a script) for the same seed to give bit-identical weights.
+seconds, so that every run (the window, the CLI, a script) takes the same path through
+the model at the same steps and the same seed gives bit-identical weights.
 Snapshots, probes and evaluation restore the model's random generator afterwards: the
 same project and seed give bit-identical weights however often anyone looks.
 """
