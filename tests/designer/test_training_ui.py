@@ -223,7 +223,9 @@ def test_decision_boundary_changes_as_training_proceeds(qtbot, tmp_path):
     assert np.abs(grids[0] - grids[-1]).max() > 0.2          # the boundary moved
     changed = [not np.allclose(a, b) for a, b in zip(grids, grids[1:])]
     assert sum(changed) >= len(changed) - 1                  # at (almost) every snapshot
-    assert len(shown) >= 2 and not np.allclose(shown[0], shown[-1])
+    # the panel drew the trainer's own grids; how many frames it got depends on how fast
+    # the run is against the 20 frames/s clock, so only the last one is pinned down
+    assert shown and np.array_equal(shown[-1], grids[-1])
 
 
 def test_run_comparison_shows_two_runs(qtbot, spirals):
