@@ -6,8 +6,12 @@ shift, intensity and pixel noise per image, so a CNN has something to generalise
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
+from ..errors import NetwrightError
 from ..params import Param
 from .base import SEED, Raw, Source, classification, n_samples, noise, source
 
@@ -19,13 +23,30 @@ SIDE = 9
         "classification", "scikit-learn's bundled handwritten digits: 1797 images of "
         "8x8 pixels, 1 channel, scaled to [0, 1].")
 def digits(cfg: dict, src: Source) -> Raw:
-    from sklearn.datasets import load_digits  # bundled with scikit-learn: never downloads
-
-    bunch = load_digits(n_class=cfg["classes"])
-    x = (bunch.images / 16.0)[:, None, :, :]
+    images, target = _bundled_digits()
+    keep = target < cfg["classes"]
+    x = (images[keep] / 16.0)[:, None, :, :]
     names = [str(d) for d in range(cfg["classes"])]
-    return classification(x, bunch.target, names,
+    return classification(x, target[keep], names,
                           f"Digits: {x.shape[0]} images 1x8x8, {cfg['classes']} classes")
+
+
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits file, read without importing scikit-learn.
+
+    Importing it (with SciPy) takes about a second and holds the GIL throughout, which
+    froze the window when a run started; its package data is a plain CSV.
+    """
+    spec = importlib.util.find_spec("sklearn")        # finds the package, imports nothing
+    if spec is None or not spec.submodule_search_locations:
+        raise NetwrightError("the digits dataset needs scikit-learn installed "
+                             "(pip install scikit-learn)")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    except OSError as exc:
+        raise NetwrightError(f"cannot read scikit-learn's digits file {path}: {exc}") from None
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
 
 
 @source("xo", "X versus O (9x9)", (n_samples(600), noise(0.1, "standard deviation of the "

@@ -1,14 +1,19 @@
 """What every live panel shares: a dirty flag and redraws driven by one frame clock.
 
 Events only mark panels dirty (cheap, on every drained batch); the session's frame clock
-(at most 20 frames/s) redraws the dirty panels that are visible, from the run's buffers.
+redraws the dirty panels that are visible, one per tick and each at most 20 times a
+second, from the run's buffers.
 A hidden panel (a closed dock, a background tab) costs nothing until it is shown.
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import style
+
+FPS = 20                    # redraws per second per panel, at most
 
 
 class Panel(QWidget):
@@ -24,13 +29,14 @@ class Panel(QWidget):
         self.session = session
         self.dirty = True
         self.frames = 0                 # redraws done (tests and the latency benchmark)
+        self._drawn_at = 0.0
         self.setObjectName(type(self).__name__)
         self._note = QLabel(self)
         self._note.setWordWrap(True)
         self._note.hide()
         session.updated.connect(self._on_updated)
         session.run_started.connect(self._on_run_started)
-        session.frame.connect(self.refresh)
+        session.add_view(self)
 
     def layout_with_note(self) -> QVBoxLayout:
         """A vertical layout that starts with the panel's note line (hidden when empty)."""
@@ -60,15 +66,21 @@ class Panel(QWidget):
     def reset(self, run) -> None:
         """A new run began: forget what belongs to the old one (curves keep their items)."""
 
-    def refresh(self, force: bool = False) -> None:
-        """Redraw if something changed and the panel can be seen (the frame clock calls)."""
+    def refresh(self, force: bool = False, paced: bool = True) -> bool:
+        """Redraw if something changed and the panel can be seen; `paced`: not within
+        1/FPS s of the last redraw. Returns whether it redrew (the frame clock calls)."""
         if not (self.dirty or force):
-            return
+            return False
         if not force and not self.on_screen():
-            return
+            return False
+        now = time.monotonic()
+        if paced and not force and now - self._drawn_at < 1.0 / FPS:
+            return False
         self.dirty = False
         self.frames += 1
+        self._drawn_at = now
         self.redraw()
+        return True
 
     def on_screen(self) -> bool:
         """Visible and not hidden behind another tab (tabified docks stay "visible")."""

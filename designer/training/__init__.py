@@ -25,6 +25,9 @@ class TrainingController(QObject):
         from .overlay import GradientOverlay
         from .session import TrainingSession
 
+        from compute.kernels import warm_up
+
+        warm_up()           # Numba's one-time start-up now, not as the first run starts
         self.window = window
         self.session = TrainingSession(window.document, self)
         self.actions = self._actions()
@@ -43,7 +46,8 @@ class TrainingController(QObject):
             window.add_dock(dock, Qt.BottomDockWidgetArea, tabify_with=first)
             # a panel brought to the front (its tab chosen) catches up at once
             dock.visibilityChanged.connect(
-                lambda shown, p=panel: shown and QTimer.singleShot(0, p.refresh))
+                lambda shown, p=panel: shown and QTimer.singleShot(
+                    0, lambda: p.refresh(paced=False)))
             first = first or dock
             self.panels[key] = panel
             self.panel_docks[key] = dock

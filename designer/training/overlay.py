@@ -11,6 +11,7 @@ panel.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,7 +20,7 @@ from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter
 from PySide6.QtWidgets import QWidget
 
 CMAP = "plasma"
-UPDATE_EVERY = 4                 # frames (the clock runs at 20/s: 5 canvas updates a second
+UPDATE_S = 0.2                   # at most 5 canvas updates a second
 BADGES = {"vanishing": "vanishing", "exploding": "exploding", "dead_relu": "dead units",
           "saturated": "saturated"}
 
@@ -105,7 +106,8 @@ class GradientOverlay(QObject):
         self.colors: dict[str, QColor] = {}             # node -> colour drawn now
         self.edge_colors: dict[tuple[str, str, int], QColor] = {}
         self.badges: dict[str, list[str]] = {}
-        self._frame = 0
+        self._updated_at = 0.0
+        self._stale = False
         self._tinted: set[str] = set()
         self._edges: set[tuple[str, str, int]] = set()
         canvas = getattr(window, "canvas", None)
@@ -113,17 +115,28 @@ class GradientOverlay(QObject):
         self.legend = GradientLegend(host)
         host.installEventFilter(self)
         session.run_started.connect(lambda _run: self.clear())
-        session.frame.connect(self._on_frame)
+        session.updated.connect(self._on_updated)
+        session.add_view(self)
         session.run_finished.connect(lambda _run: self.update(force=True))
 
     @property
     def scene(self):
         return getattr(self.window, "scene", None)
 
-    def _on_frame(self) -> None:
-        self._frame += 1
-        if self._frame % UPDATE_EVERY == 0:
-            self.update()
+    def _on_updated(self, kinds: set) -> None:
+        if kinds & {"step", "finished"}:
+            self._stale = True
+
+    def refresh(self, force: bool = False, paced: bool = True) -> bool:
+        """The frame clock's call: update the tint if new norms came and the last update
+        is `UPDATE_S` old; returns whether it updated."""
+        now = time.monotonic()
+        if not (self._stale or force) or (paced and now - self._updated_at < UPDATE_S):
+            return False
+        self._stale = False
+        self._updated_at = now
+        self.update()
+        return True
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on

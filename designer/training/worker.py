@@ -20,6 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from compute.errors import NetwrightError
 
+from . import calm
+
 POLL_MS = 20                  # how often the GUI thread collects the trainer's events
 
 # builds the trainer on the training thread: (project, callback) -> Trainer
@@ -48,6 +50,7 @@ class TrainingWorker(QObject):
         self._trainer = None
         self._stop_requested = False
         self._paused = False
+        self._stepped = False
         self.state = "idle"
         self.result: Any = None            # what the factory's trainer left (model, ...)
         self._poll = QTimer(self)
@@ -79,6 +82,8 @@ class TrainingWorker(QObject):
         self._trainer = None
         self.result = None
         self._set_state("starting")
+        self._stepped = False
+        calm.run_starting()
         self._poll.start()
         self._thread = threading.Thread(target=self._run, args=(project, factory),
                                         name="netwright-training", daemon=True)
@@ -127,6 +132,7 @@ class TrainingWorker(QObject):
     def _run(self, project: Any, factory: TrainerFactory) -> None:
         try:
             trainer = factory(project, self._post)
+            calm.settle()
             with self._lock:
                 self._trainer = trainer
                 stop, paused = self._stop_requested, self._paused
@@ -146,9 +152,13 @@ class TrainingWorker(QObject):
             self._post(("end",))
 
     def _post(self, event: Any) -> None:
-        """Called on the training thread for every event: queue it (nothing else)."""
+        """Called on the training thread for every event: queue it (nothing else but, at
+        the first step, when the kernels are loaded, settle the process once more)."""
         with self._lock:
             self._queue.append(event)
+        if not self._stepped and getattr(event, "step", 0):
+            self._stepped = True
+            calm.settle()
 
     # -- back on the GUI thread --------------------------------------------------------
     def _drain(self) -> None:
@@ -177,6 +187,7 @@ class TrainingWorker(QObject):
             if self._thread is not None:
                 self._thread.join()
             self._poll.stop()
+            calm.run_ended()
             self._thread = None
             self._trainer = None
             self._set_state("idle")

@@ -7,7 +7,8 @@ presses Train and, until the run ends, measures:
 
 - the event-loop latency: the gaps between the ticks of a 1 ms QTimer (a gap of 50 ms is
   a frame the user sees stall), as median, 99th percentile and maximum;
-- the panels' redraw time: every frame-clock redraw of every visible panel, timed.
+- the panels' redraw time: every frame-clock redraw of every visible panel, timed
+  (setting the data), and their paint time: every repaint of a plot view (drawing it).
 
 Run by hand (not in CI); prints one table. Offscreen unless --show.
 """
@@ -31,6 +32,8 @@ DEFAULT = ["projects/spirals_mlp.netw", "projects/lenet_digits.netw"]
 def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
 
+    from pyqtgraph.widgets.GraphicsView import GraphicsView
+
     from designer.main_window import MainWindow
     from designer.panels.base import Panel
 
@@ -45,10 +48,13 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
             shutil.copy(extra, folder)
     redraws: list[float] = []
     per_panel: dict[str, list[float]] = {}
+    paints: list[float] = []
     originals = {cls: cls.redraw for cls in _subclasses(Panel)}
     for cls, f in originals.items():
         cls.redraw = (lambda f, name: lambda self: _time(
-            f, self, redraws, per_panel.setdefault(name, [])))(f, cls.__name__)
+            f, (self,), redraws, per_panel.setdefault(name, [])))(f, cls.__name__)
+    paint_event = GraphicsView.paintEvent
+    GraphicsView.paintEvent = lambda self, ev: _time(paint_event, (self, ev), paints, [])
     try:
         w = MainWindow(target)
         w.resize(1500, 950)
@@ -74,12 +80,15 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
         run = session.current
         gaps = np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
         frames = np.array(redraws) * 1000 if redraws else np.zeros(1)
+        painted = np.array(paints) * 1000 if paints else np.zeros(1)
         result = {"project": path.stem, "steps": run.step, "steps/s": run.step / wall,
                   "end": run.finished.reason if run.finished else run.error,
                   "gap p50": float(np.median(gaps)), "gap p99": float(np.percentile(gaps, 99)),
                   "gap max": float(gaps.max()), "gaps>50ms": int((gaps > 50).sum()),
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
+                  "paint p99": float(np.percentile(painted, 99)),
+                  "paint max": float(painted.max()),
                   "slowest": max(per_panel, key=lambda k: max(per_panel[k]), default="")}
         if os.environ.get("BENCH_VERBOSE"):
             for name, times in sorted(per_panel.items()):
@@ -92,12 +101,13 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
     finally:
         for cls, f in originals.items():
             cls.redraw = f
+        GraphicsView.paintEvent = paint_event
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _time(f, self, out: list, mine: list) -> None:
+def _time(f, args: tuple, out: list, mine: list) -> None:
     t = time.perf_counter()
-    f(self)
+    f(*args)
     out.append(time.perf_counter() - t)
     mine.append(out[-1])
 
@@ -131,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
                     args.seconds, app) for p in args.projects]
     cols = ["project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
-            "gaps>50ms", "redraws", "redraw p99", "redraw max", "slowest"]
+            "gaps>50ms", "redraws", "redraw p99", "redraw max", "paint p99", "paint max",
+            "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
