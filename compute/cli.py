@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import NetwrightError, ProjectError
-from .events import EpochEnd, Finished, RunStarted, StepEnd
+from .events import Compiling, EpochEnd, Finished, RunStarted, StepEnd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 PREDICT_BATCH = 256
@@ -45,13 +45,21 @@ class ProgressBar:
         self.interval = interval
         self._last = 0.0
         self._drawn = False
+        self._compiled: Compiling | None = None
 
     def __call__(self, event: Any) -> None:
         if isinstance(event, RunStarted):
             self.epochs, self.steps = event.epochs, event.steps_per_epoch
             self.start = time.perf_counter()
             self._loss, self._count = 0.0, 0
+        elif isinstance(event, Compiling):
+            self._compiling(event)
         elif isinstance(event, StepEnd):
+            if self._compiled is not None:
+                self._clear()
+                self.stream.write(f"compiled {self._compiled.count} kernels in "
+                                  f"{self._compiled.seconds:.1f} s (cached for later runs)\n")
+                self._compiled = None
             self._loss += event.loss
             self._count += 1
             now = time.perf_counter()
@@ -65,6 +73,19 @@ class ProgressBar:
             self._loss, self._count = 0.0, 0
         elif isinstance(event, Finished):
             self._clear()
+
+    def _compiling(self, event: Compiling) -> None:
+        """The first run of a network on a machine waits for Numba: say so, not hang."""
+        if self._compiled is None and not self.tty:
+            self.stream.write("compiling the kernels this network needs (first run on this "
+                              "machine; Numba caches them)...\n")
+            self.stream.flush()
+        self._compiled = event
+        if self.tty:
+            self.stream.write(f"\rcompiling kernels (first run on this machine): "
+                              f"{event.kernel} ({event.count}, {event.seconds:.0f} s)\x1b[K")
+            self.stream.flush()
+            self._drawn = True
 
     def _draw(self, event: StepEnd, now: float) -> None:
         done = event.step

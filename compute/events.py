@@ -2,7 +2,8 @@
 
 Callbacks (the CLI's progress bar, the designer's worker thread, a script) receive these
 objects in order: one `RunStarted`, then `StepEnd`s with an `EpochEnd` after each epoch and
-a `Snapshot` now and then, and finally one `Finished`. Arrays inside events are copies
+a `Snapshot` now and then, and finally one `Finished`; `Compiling` comes before the steps
+that wait for a kernel to compile (the first run of a network on a machine). Arrays inside events are copies
 owned by the event: a receiver on another thread may keep them.
 """
 from __future__ import annotations
@@ -22,6 +23,16 @@ class RunStarted:
     train_samples: int
     val_samples: int
     task: str                          # "classification", "regression" or "reconstruction"
+
+
+@dataclass(frozen=True)
+class Compiling:
+    """Numba is compiling a kernel the run needs: the first run of a network on a machine
+    (later runs load the kernels from Numba's cache and send none of these)."""
+
+    kernel: str                        # the kernel's function name
+    count: int                         # kernels begun in this run so far, this one included
+    seconds: float                     # since the first of them began
 
 
 @dataclass(frozen=True)
@@ -69,4 +80,4 @@ class Finished:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-Event = RunStarted | StepEnd | EpochEnd | Snapshot | Finished
+Event = RunStarted | Compiling | StepEnd | EpochEnd | Snapshot | Finished

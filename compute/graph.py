@@ -111,8 +111,9 @@ class Graph:
         except ValueError as exc:
             raise ProjectError(f'node "{node_id}": {exc}') from None
         config = self._config(cls, node_id, given)
-        pos = check_position(list(position) if position is not None else None,
-                             f'node "{node_id}"')
+        if isinstance(position, Iterable) and not isinstance(position, (str, bytes, dict)):
+            position = list(position)       # any sequence of two numbers; else named below
+        pos = check_position(position, f'node "{node_id}"')
         self._g.add_node(node_id, type=type_name, params=dict(given), config=config,
                          position=pos)
         return node_id
@@ -141,8 +142,9 @@ class Graph:
 
     def set_position(self, node_id: str, position: Iterable[float] | None) -> None:
         self._require(node_id)
-        pos = check_position(list(position) if position is not None else None,
-                             f'node "{node_id}"')
+        if isinstance(position, Iterable) and not isinstance(position, (str, bytes, dict)):
+            position = list(position)       # any sequence of two numbers; else named below
+        pos = check_position(position, f'node "{node_id}"')
         self._g.nodes[node_id]["position"] = pos
 
     def rename_node(self, old: str, new: str) -> None:

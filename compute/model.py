@@ -5,9 +5,7 @@ computed once, at build time. Where one output feeds several nodes, their gradie
 """
 from __future__ import annotations
 
-import ctypes
 import operator
-import sys
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -17,33 +15,13 @@ from .chain import DenseChain
 from .errors import GraphError, TrainingError
 from .graph import Graph
 from .kernels import stats
+from .kernels.runtime import keep_freed_memory
 from .layers import layer_class
 from .layers.output import Output
 
 Arrays = dict[str, np.ndarray]
 
-
-def keep_freed_memory() -> None:
-    """Let glibc keep freed blocks for reuse instead of returning them to the system.
-
-    By default blocks from 128 KiB (rising to the largest freed, up to 32 MiB) are mapped
-    and unmapped per allocation, and the heap top is trimmed, so every training step's
-    fresh activations page-fault again (a 4 MB array: a thousand faults, the time of a
-    small convolution). The peak memory is the same; it is just not given back between
-    steps. A no-op off glibc.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)        # glibc's maximum on 64 bits
-        libc.mallopt(m_trim_threshold, 1 << 30)
-    except (OSError, AttributeError):
-        pass
-
-
-keep_freed_memory()
+keep_freed_memory()     # process-wide: steps reuse freed memory (compute/kernels/runtime.py)
 
 
 class Grads(dict):
@@ -78,7 +56,7 @@ class Model:
     """An executable network built from a `Graph` (see `build_model`)."""
 
     def __init__(self, graph: Graph, seed: int = 0, dtype=np.float32,
-                 regularization: Regularization | None = None) -> None:
+                 regularization: Regularization | None = None, fuse: bool = True) -> None:
         shapes = graph.check()
         self.graph = graph.copy()
         self.dtype = np.dtype(dtype)
@@ -125,7 +103,8 @@ class Model:
         self._sums = np.empty(len(self._slices))      # per-node squared weight norms
         self._own_penalties = any(l.cfg.get("l1") or l.cfg.get("l2")
                                   for l in self.layers.values() if l.penalized)
-        self._chain = DenseChain.plan(self)
+        # fuse=False keeps the layer-by-layer path for every step (tests compare the two)
+        self._chain = DenseChain.plan(self) if fuse else None
 
     def _pack_params(self) -> tuple[np.ndarray | None, dict[tuple[str, str], int]]:
         """Move every parameter into one flat array (params become views of it), so that
@@ -412,6 +391,10 @@ class Model:
 
 
 def build_model(graph: Graph, seed: int = 0, dtype=np.float32,
-                regularization: Regularization | None = None) -> Model:
-    """Compile a graph into a model; GraphError names the node when it cannot run."""
-    return Model(graph, seed=seed, dtype=dtype, regularization=regularization)
+                regularization: Regularization | None = None, fuse: bool = True) -> Model:
+    """Compile a graph into a model; GraphError names the node when it cannot run.
+
+    `fuse` lets a small Dense chain run each step as one compiled call (compute/chain.py);
+    False forces the layer-by-layer path, which gives the same results.
+    """
+    return Model(graph, seed=seed, dtype=dtype, regularization=regularization, fuse=fuse)

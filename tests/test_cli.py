@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from compute.cli import ProgressBar, main
-from compute.events import EpochEnd, Finished, RunStarted, StepEnd
+from compute.events import Compiling, EpochEnd, Finished, RunStarted, StepEnd
 from compute.model import build_model
 from compute.project import save_project
 from compute.weights import load_weights, save_weights
@@ -221,6 +221,26 @@ def test_progress_bar_redraws_in_place_on_a_terminal_and_prints_epochs_elsewhere
     assert frames[-2].startswith("epoch 2/2  step 1/3  loss 0.2500")
     assert frames[-1] == "\x1b[K"                    # the bar is cleared at the end
     assert log.getvalue() == epoch_line
+
+
+def test_progress_bar_says_when_the_first_run_compiles_kernels():
+    events = [RunStarted("p", [], 1, 3, 30, 10, "classification"),
+              Compiling("conv2d_forward", 1, 0.0), Compiling("conv2d_backward", 2, 4.2),
+              StepEnd(1, 1, 0.5, 0.01, 1234.0), Finished("completed", "done", 1)]
+    tty, log = io.StringIO(), io.StringIO()
+    for stream, is_tty in ((tty, True), (log, False)):
+        bar = ProgressBar(stream, tty=is_tty, interval=0.0)
+        for event in events:
+            bar(event)
+    assert log.getvalue() == ("compiling the kernels this network needs (first run on this "
+                              "machine; Numba caches them)...\n"
+                              "compiled 2 kernels in 4.2 s (cached for later runs)\n")
+    frames = tty.getvalue().split("\r")
+    assert frames[1] == ("compiling kernels (first run on this machine): conv2d_forward "
+                         "(1, 0 s)\x1b[K")
+    assert frames[2] == ("compiling kernels (first run on this machine): conv2d_backward "
+                         "(2, 4 s)\x1b[K")
+    assert "compiled 2 kernels in 4.2 s" in tty.getvalue()
 
 
 def test_predict_uses_one_key_per_input_and_output_node_when_there_are_several(

@@ -284,6 +284,8 @@ BAD_FIELDS = [
     ("graph.nodes.2.id", "h1", 'graph.nodes[2]: duplicate node id "h1"'),
     ("graph.nodes.1.params", {"units": 0}, 'graph.nodes[1] "h1": units must be >= 1'),
     ("graph.nodes.1.position", [0, "a"], "position must be two finite numbers"),
+    ("graph.nodes.1.position", False, 'graph.nodes[1] "h1": position must be two finite '
+                                      'numbers [x, y], got False'),   # found by the fuzz test
     ("graph.edges.1", {"source": "h1", "target": "nowhere"},
      'graph.edges[1]: target "nowhere" is not a node of the graph'),
     ("graph.edges.1", {"source": "h1", "target": "h2", "port": 3}, "graph.edges[1]: "),

@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import r2_score
 
 from compute.errors import GraphError, TrainingError
-from compute.events import EpochEnd, Finished, RunStarted, Snapshot, StepEnd
+from compute.events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
 from compute.graph import Graph
 from compute.model import build_model
 from compute.project import Project, load_project
@@ -110,6 +110,7 @@ def test_event_sequence_and_contents():
     trainer = Trainer(make_project(epochs=2, batch_size=20), callbacks=[events.append],
                       snapshot_every=3, diagnostics_every=2)
     history = trainer.run()
+    events = [e for e in events if not isinstance(e, Compiling)]   # only with a cold cache
     kinds = [type(e) for e in events]
     assert kinds[0] is RunStarted and kinds[1] is Snapshot
     assert kinds[-2] is Snapshot and kinds[-1] is Finished
@@ -144,6 +145,42 @@ def test_event_sequence_and_contents():
     assert done.reason == "completed" and done.epochs_run == 2
     assert done.history == history.epochs
     assert trainer.state == "finished"
+
+
+def test_kernels_compiled_during_a_run_are_reported_before_the_step_that_waits():
+    """A kernel Numba has to compile (not load from its cache) during the run sends a
+    `Compiling` event from the training thread; a compile on another thread does not."""
+    from numba import njit
+
+    @njit(cache=False)
+    def fresh_kernel_for_this_test(x):
+        return x * 2.0
+
+    @njit(cache=False)
+    def compiled_elsewhere(x):
+        return x + 1.0
+
+    events = []
+
+    def compile_during_the_run(event):
+        events.append(event)
+        if isinstance(event, RunStarted):
+            fresh_kernel_for_this_test(1.0)
+            other = threading.Thread(target=compiled_elsewhere, args=(1.0,))
+            other.start()
+            other.join()
+
+    Trainer(make_project(epochs=1), callbacks=[compile_during_the_run]).run()
+    compiles = [e for e in events if isinstance(e, Compiling)]
+    assert [e.kernel for e in compiles][-1:] == ["fresh_kernel_for_this_test"]
+    assert "compiled_elsewhere" not in [e.kernel for e in compiles]
+    assert [e.count for e in compiles] == list(range(1, len(compiles) + 1))
+    first_step = next(i for i, e in enumerate(events) if isinstance(e, StepEnd))
+    assert events.index(compiles[-1]) < first_step
+    # outside a run nothing is reported (the listener is gone)
+    n = len(events)
+    fresh_kernel_for_this_test(1)          # an int: a new signature, compiled now
+    assert len(events) == n
 
 
 def test_snapshot_holds_activations_weights_and_probe_results():

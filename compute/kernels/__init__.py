@@ -24,3 +24,20 @@ def kernel(fn=None, **extra):
     if fn is None:
         return lambda f: njit(**opts)(f)
     return njit(**opts)(fn)
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Pay Numba's one-time start-up (its typed containers, the LLVM code generator:
+    about 0.5 s, holding the GIL) by calling one tiny cached kernel. The designer does
+    this as its window opens, so that the first training step does not freeze it."""
+    global _warm
+    if not _warm:
+        import numpy as np
+
+        from .stats import sum_squares
+
+        sum_squares(np.zeros(1, np.float32))
+        _warm = True

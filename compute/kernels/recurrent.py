@@ -12,17 +12,16 @@ for many-to-many and ``(N, 1, H)`` (the last step) for many-to-one; the backward
 tell the two apart by ``dy.shape[1]`` (the same thing when T = 1).
 
 The time loop runs on one thread, and its small per-step GEMMs call SciPy's BLAS (Numba's
-``np.dot``), which must stay single-threaded (`isolate_kernel_blas`): a 64×128 by 128×512
-product is too small to share, and letting that BLAS start threads of its own made the
-recurrent workloads 3-4x slower on 2 cores. (Splitting the batch across threads, each
-running the loop for its slice, gained nothing measurable and doubled the compile time.)
+``np.dot``), which must stay single-threaded (`runtime.isolate_kernel_blas`, which the
+layer calls): a 64×128 by 128×512 product is too small to share, and letting that BLAS
+start threads of its own made the recurrent workloads 3-4x slower on 2 cores. (Splitting
+the batch across threads, each running the loop for its slice, gained nothing measurable
+and doubled the compile time.)
 
 In float32 the gates use a rational approximation of tanh (a few ulp off, clamped where
 float32 tanh rounds to ±1) that LLVM vectorises; libm's tanhf is scalar and was the cost
 of a prototype. float64 keeps ``np.tanh`` exactly, for gradient checks.
 """
-import os
-
 import numpy as np
 from numba import types
 from numba.extending import overload
@@ -84,31 +83,6 @@ def _add_dy(dh, dy, t, T):
         dh += dy[:, t, :]
     elif t == T - 1:
         dh += dy[:, 0, :]
-
-
-_isolated = False
-
-
-def isolate_kernel_blas() -> None:
-    """Make the BLAS that Numba kernels call (SciPy's) single-threaded, once per process.
-
-    Only a library inside SciPy's own folder is touched, so NumPy's BLAS (the big GEMMs of
-    every layer) keeps its threads; where both share one library nothing changes.
-    """
-    global _isolated
-    if _isolated:
-        return
-    _isolated = True
-    try:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (what Numba loads for np.dot)
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return
-    home = os.path.dirname(scipy.__file__)
-    for lib in ThreadpoolController().lib_controllers:
-        if lib.user_api == "blas" and os.path.realpath(lib.filepath).startswith(home):
-            lib.set_num_threads(1)
 
 
 # Inner loops run over one row (a 1-D view) at a time: with few arrays in play and unit

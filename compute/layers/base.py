@@ -82,6 +82,9 @@ class Layer:
     # False where every input comes straight from data: backward may then return None for
     # the input gradients and skip computing them (the model sets it)
     needs_input_grad: bool = True
+    # set by the model around backward: arrays of the flat gradient buffer that a layer
+    # may write its parameter gradients straight into (None: return fresh arrays)
+    grad_out: dict[str, np.ndarray] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

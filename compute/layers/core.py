@@ -56,8 +56,6 @@ class Dense(Layer):
               ACTIVATION, INIT,
               Param("use_bias", "bool", True, "learn a bias b added to every output"))
     penalized = ("W",)
-    # set by the model around a backward pass: arrays to write the gradients into
-    grad_out: dict[str, np.ndarray] | None = None
 
     @classmethod
     def infer_shape(cls, cfg, in_shapes):

@@ -23,6 +23,7 @@ import numpy as np
 from .. import initializers
 from ..errors import ShapeError
 from ..kernels import recurrent as k
+from ..kernels.runtime import isolate_kernel_blas
 from ..params import Param
 from .base import Layer, register
 from .core import fmt
@@ -115,7 +116,7 @@ class Recurrent(Layer):
 
     # -- running --------------------------------------------------------------------
     def forward(self, p, xs, training):
-        k.isolate_kernel_blas()
+        isolate_kernel_blas()
         x = xs[0]
         n, t, f = x.shape
         x2 = np.ascontiguousarray(x, self.dtype).reshape(n * t, f)

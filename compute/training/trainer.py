@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..data import load_dataset, make_augmenter
-from ..events import EpochEnd, Finished, RunStarted, Snapshot, StepEnd
+from ..events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
+from ..kernels.runtime import compile_reports
 from ..model import Model, Regularization, build_model
 from ..optimizers import clip_gradients, make_optimizer, make_schedule
 from ..project import Project, resolve_data, resolve_training
@@ -177,9 +178,11 @@ class Trainer:
         self._good: tuple[int, dict[str, np.ndarray]] = (0, copy_arrays(self.model))
         self._paused = 0.0
         self._ended = False
+        self._compiles: list[float] = []        # when each kernel compile began
+        self._thread = threading.get_ident()
         try:
             # overflow is expected when a run diverges: the trainer detects and reports it
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), compile_reports(self._compiling):
                 try:
                     self._start()
                     reason, message = self._train()
@@ -329,6 +332,14 @@ class Trainer:
             probes = {name: call_probe(fn, m) for name, fn in self.probes.items()}
         self._emit(Snapshot(epoch, self.step, self._snap_x.copy(), self._snap_t.copy(),
                             acts, weights, probes))
+
+    def _compiling(self, kernel: str) -> None:
+        """Numba began compiling a kernel; only this run's own thread's compiles count."""
+        if threading.get_ident() != self._thread:
+            return
+        now = time.perf_counter()
+        self._compiles.append(now)
+        self._emit(Compiling(kernel, len(self._compiles), now - self._compiles[0]))
 
     def _emit(self, event) -> None:
         for cb in self.callbacks:

@@ -124,6 +124,15 @@ class TrainingDock(QDockWidget):
         if run.started is None:
             self.progress.setFormat(label or "starting…")
             return
+        if run.compiling is not None and state == "running":
+            c = run.compiling
+            self.progress.setMaximum(0)          # busy: how many kernels remain is unknown
+            self.progress.setFormat("compiling kernels…")
+            self.status.setText(
+                f"Compiling {c.kernel} ({c.count} kernels, {c.seconds:.0f} s). Numba compiles "
+                "what a network needs on its first run on this machine and caches it: later "
+                "runs start at once.")
+            return
         self.progress.setFormat(f"{label} · %p%" if label else "%p%")
         last = run.epochs[-1] if run.epochs else {}
         val = ""

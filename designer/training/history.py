@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from compute.events import EpochEnd, Finished, RunStarted, Snapshot, StepEnd
+from compute.events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
 
 from .series import Series
 
@@ -56,6 +56,7 @@ class RunHistory:
     settings: dict[str, Any]              # {"data": ..., "training": ..., "graph": ...}
     capacity: int = 4096
     started: RunStarted | None = None
+    compiling: Compiling | None = None     # the kernel being compiled before the next step
     finished: Finished | None = None
     error: str | None = None              # a failure before or outside the trainer's loop
     evaluation: dict[str, float] | None = None   # the final weights on the validation split
@@ -148,8 +149,12 @@ class RunHistory:
     def handle(self, event) -> str:
         """File one event; returns its kind ("started", "step", "epoch", ...)."""
         if isinstance(event, StepEnd):
+            self.compiling = None
             self._step(event)
             return "step"
+        if isinstance(event, Compiling):
+            self.compiling = event
+            return "compiling"
         if isinstance(event, EpochEnd):
             self.epochs.append({"epoch": event.epoch, "step": event.step, **event.metrics})
             self.epoch = event.epoch

@@ -323,3 +323,27 @@ def test_opening_another_project_starts_afresh(qtbot, spirals, tmp_path):
     assert raw is None or len(raw) == 0
     assert w.training.dock.progress.format() == "idle"
     assert not w.training.dock.continue_box.isEnabled()
+
+
+def test_the_dock_says_kernels_are_compiling_until_the_first_step(qtbot, spirals):
+    """A first run on a machine waits for Numba: the dock says so instead of sitting at
+    0 % (the trainer's `Compiling` events, see tests/test_training.py)."""
+    from compute.events import Compiling
+
+    w = spirals
+    session, dock = w.training.session, w.training.dock
+    session.runs.new_run(w.document.project.to_dict())
+    session.worker.state = "running"
+    try:
+        session._on_events([RunStarted("spirals", [], 2, 10, 100, 20, "classification"),
+                            Compiling("dense_forward", 3, 2.4)])
+        dock._progress(force=True)
+        assert dock.progress.format() == "compiling kernels…"
+        assert dock.progress.maximum() == 0                  # busy, not stuck at 0 %
+        assert dock.status.text().startswith("Compiling dense_forward (3 kernels, 2 s).")
+        session._on_events([StepEnd(1, 1, 0.7, 0.01, 500.0)])
+        dock._progress(force=True)
+        assert dock.progress.maximum() == 20 and dock.progress.format() == "%p%"
+        assert dock.status.text().startswith("epoch 1/2 · step 1/20")
+    finally:
+        session.worker.state = "idle"
