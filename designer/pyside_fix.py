@@ -18,6 +18,7 @@ import ctypes
 import sys
 
 BOOST = 1 << 40
+SLACK = 100
 _applied = False
 
 
@@ -26,12 +27,13 @@ def apply() -> bool:
     global _applied
     if _applied or sys.version_info >= (3, 12) or not hasattr(sys, "getrefcount"):
         return _applied
-    for obj in (None, True, False):
-        before = sys.getrefcount(obj)
-        count = ctypes.c_ssize_t.from_address(id(obj))       # ob_refcnt is the first field
-        count.value += BOOST
-        if sys.getrefcount(obj) - before != BOOST:            # not the layout we expect
-            count.value -= BOOST
-            return False
+    counts = [ctypes.c_ssize_t.from_address(id(obj)) for obj in (None, True, False)]
+    # the layout we expect: ob_refcnt first, so it reads what sys.getrefcount reads (give
+    # or take the few references that come and go meanwhile; the counts are thousands)
+    if any(abs(c.value - sys.getrefcount(obj)) > SLACK
+           for c, obj in zip(counts, (None, True, False))):
+        return False
+    for c in counts:
+        c.value += BOOST
     _applied = True
     return True
