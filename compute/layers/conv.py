@@ -1,7 +1,9 @@
 """Conv2D and Conv2DTranspose: learned filters sliding over images.
 
 Both lower to one BLAS product over the whole batch between the weights and a column
-matrix (compute/kernels/conv.py). Conv2D is a cross-correlation, as in every framework:
+matrix (compute/kernels/conv.py), except Conv2D's 3x3 stride-1 layers with few channels,
+which run direct kernels (compute/kernels/conv_direct.py; see DIRECT_MAX_CHANNELS).
+Conv2D is a cross-correlation, as in every framework:
 ``y[n, f, oy, ox] = b[f] + Σ_{c,i,j} W[f, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]``.
 Conv2DTranspose is its adjoint, with PyTorch's weight layout ``(in_c, out_c, kh, kw)``.
 The column matrices and GEMM results are cached on the layer and reused while the batch
@@ -13,11 +15,13 @@ import math
 import threading
 from typing import Any
 
+import numba
 import numpy as np
 
 from .. import activations
 from ..errors import ShapeError
 from ..kernels import conv as k
+from ..kernels import conv_direct as kd
 from ..params import Param
 from .base import INIT, Layer, Shape, register
 from .core import fmt
@@ -29,6 +33,11 @@ ACTIVATION = Param("activation", "choice", "linear", "activation applied after t
 # layer on 64 32x32 images). 8 or 16 MB were no faster within the noise of 2 shared cores,
 # and they cost ResNet's workload a quarter more peak memory.
 COLS_BUDGET = 1 << 20
+# Conv2D's path, by shape: 3x3 stride-1 windows with at most DIRECT_MAX_CHANNELS input
+# channels run the direct kernels (compute/kernels/conv_direct.py), which stay in the cache
+# image by image; everything else (LeNet's 5x5 layers, strides, wide layers, where the GEMM
+# is fat enough to run near the machine's peak) lowers to im2col + one BLAS product.
+DIRECT_MAX_CHANNELS = 64
 PADDING_HELP = ('"valid" (none), "same" (output ceil(H/stride); an odd total pads one more '
                 'at the bottom/right) or zeros added on every side')
 
@@ -117,8 +126,6 @@ class _ConvBase(Layer):
     # the model may clear this when the input is raw data (an Input node): backward then
     # returns [None] and skips the input gradient, a third of a first layer's backward
     needs_input_grad = True
-    # set by the model around a backward pass: arrays to write the gradients into
-    grad_out: dict[str, np.ndarray] | None = None
 
     def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
         super().__init__(node_id, cfg, in_shapes, dtype)
@@ -141,10 +148,22 @@ class _ConvBase(Layer):
         return self._zeros(n_out)
 
     def _zeros(self, n: int) -> np.ndarray:
-        z = self._buffers.get("zeros")
-        if z is None or z.shape != (n,) or z.dtype != self.dtype:
-            z = self._buffers["zeros"] = np.zeros(n, self.dtype)
+        z = self._buffers.get(f"zeros{n}")
+        if z is None or z.dtype != self.dtype:
+            z = self._buffers[f"zeros{n}"] = np.zeros(n, self.dtype)
         return z
+
+    def _output(self, z: np.ndarray, relu_done: bool) -> np.ndarray:
+        """z after the activation, which a kernel may already have applied (ReLU)."""
+        if relu_done:
+            self._z, self._y = None, z
+            return z
+        return self._activate(z)
+
+    def _grad_w(self, p: dict[str, np.ndarray]) -> np.ndarray:
+        """Where the weight gradient goes: the model's buffer, or a new array."""
+        gw = (self.grad_out or {}).get("W")
+        return np.empty(p["W"].shape, self.dtype) if gw is None else gw
 
     def _activate(self, z: np.ndarray) -> np.ndarray:
         """f(z), in place unless the derivative needs z itself (abs)."""
@@ -208,6 +227,9 @@ class Conv2D(_ConvBase):
     def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
         super().__init__(node_id, cfg, in_shapes, dtype)
         self.geo = self.geometry(cfg, self.in_shapes)
+        kh, kw, sh, sw, ph, pw, *_ = self.geo
+        self.direct = ((kh, kw, sh, sw) == (3, 3, 1, 1) and ph <= 2 and pw <= 2
+                       and self.in_shapes[0][0] <= DIRECT_MAX_CHANNELS)
 
     def param_shapes(self):
         kh, kw = pair(self.cfg["kernel_size"])
@@ -231,6 +253,8 @@ class Conv2D(_ConvBase):
 
     def forward(self, p, xs, training):
         x = self._input(xs)
+        if self.direct:
+            return self._forward_direct(p, x)
         n, f = x.shape[0], self.cfg["filters"]
         kh, kw, sh, sw, ph, pw, oh, ow = self.geo
         rows, pix = x.shape[1] * kh * kw, oh * ow
@@ -252,12 +276,11 @@ class Conv2D(_ConvBase):
             np.dot(w2, part, out=out)
             k.channels_to_batch(out, b, relu, z[s:e].reshape(e - s, f, pix))
         self._x, self._n, self._chunked = x, n, chunked
-        if relu:
-            self._z, self._y = None, z
-            return z
-        return self._activate(z)
+        return self._output(z, relu)
 
     def backward(self, p, dy):
+        if self.direct:
+            return self._backward_direct(p, dy)
         n, f = self._n, self.cfg["filters"]
         kh, kw, sh, sw, ph, pw, oh, ow = self.geo
         rows, pix = self.in_shapes[0][0] * kh * kw, oh * ow
@@ -269,10 +292,7 @@ class Conv2D(_ConvBase):
                 else self._buffers["cols"])
         z2 = scratch("z2", f * size * pix, self.dtype)
         w2 = p["W"].reshape(f, -1)
-        out = self.grad_out or {}
-        grads = {"W": out.get("W")}
-        if grads["W"] is None:
-            grads["W"] = np.empty(p["W"].shape, self.dtype)
+        grads = {"W": self._grad_w(p)}
         gw = grads["W"].reshape(f, rows)
         db, sums = np.zeros(f, self.dtype), self._buffer("sums", (f,))
         part_w = self._buffer("part_w", (f, rows)) if len(chunks) > 1 else gw
@@ -296,6 +316,37 @@ class Conv2D(_ConvBase):
         if "b" in p:
             grads["b"] = db
         return [dx], grads
+
+    def _forward_direct(self, p, x):
+        n, f = x.shape[0], self.cfg["filters"]
+        *_, ph, pw, oh, ow = self.geo
+        relu = self.cfg["activation"] == "relu"      # fused into the kernel's output write
+        z = np.empty((n, f, oh, ow), self.dtype)
+        kd.conv3x3(x, np.ascontiguousarray(p["W"]), self._bias(p, f), ph, pw, relu,
+                   numba.get_num_threads(), z)
+        self._x, self._n = x, n
+        return self._output(z, relu)
+
+    def _backward_direct(self, p, dy):
+        """One pass over the images: weight and bias gradients, and the input gradient as
+        the full correlation of dz with the flipped kernel W'[c, f] = W[f, c] rotated 180°."""
+        x, (c, h, w), f = self._x, self.in_shapes[0], self.cfg["filters"]
+        ph, pw = self.geo[4:6]
+        relu, threads = self.cfg["activation"] == "relu", numba.get_num_threads()
+        dz = np.ascontiguousarray(dy, self.dtype) if relu else self._dz(dy)
+        mask = self._y if relu else dz[:0]
+        gw, gb = self._buffer("gw", (threads, f, c * 9)), self._buffer("gb", (threads, f))
+        flipped = self._buffer("flipped", (c, f, 3, 3))
+        flipped[...] = p["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        dx = np.empty((self._n, c, h, w) if self.needs_input_grad else (0, c, h, w),
+                      self.dtype)
+        kd.conv3x3_backward(x, dz, mask, ph, pw, flipped, self._zeros(c), threads, gw, gb, dx)
+        grads = {"W": self._grad_w(p)}
+        np.sum(gw, axis=0, out=grads["W"].reshape(f, c * 9))
+        if "b" in p:
+            grads["b"] = gb.sum(axis=0)
+        self._x = None
+        return [dx if self.needs_input_grad else None], grads
 
     def macs(self):
         c = self.in_shapes[0][0]

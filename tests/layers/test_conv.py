@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import compute
+from compute.layers import conv as conv_layers
 from compute.layers.conv import Conv2D, Conv2DTranspose
 from tests.harness import Case, build, run, run_layer_test
 
@@ -20,6 +21,13 @@ CASES = [
                     "activation": "leaky_relu"}, [(1, 3, 3)], batch=2),
     Case("Conv2D", {"filters": 2, "kernel_size": 3, "stride": 3, "padding": "same",
                     "activation": "elu"}, [(2, 7, 4)], batch=2),
+    # 3x3 stride 1: the direct kernels (valid above; padding 1, 2 and "same" here)
+    Case("Conv2D", {"filters": 3, "kernel_size": 3, "padding": 1, "activation": "relu"},
+         [(2, 5, 6)], batch=2),
+    Case("Conv2D", {"filters": 2, "kernel_size": 3, "padding": 2, "use_bias": False},
+         [(3, 4, 3)], batch=2),
+    Case("Conv2D", {"filters": 2, "kernel_size": 3, "padding": "same", "activation": "tanh"},
+         [(1, 4, 7)]),
     Case("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "stride": 2, "padding": 1},
          [(2, 3, 3)]),
     Case("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "stride": 2, "padding": "same",
@@ -122,7 +130,7 @@ def test_buffers_follow_the_batch_size():
     for n in (4, 1, 4):
         x = rng.normal(size=(n, 2, 4, 4))
         ref = conv_reference(x, p["W"], p["b"], (1, 1), (1, 1, 1, 1))
-        np.testing.assert_allclose(layer.forward(p, [x], True), ref, rtol=1e-12)
+        np.testing.assert_allclose(layer.forward(p, [x], True), ref, rtol=1e-12, atol=1e-12)
         dx, grads = layer.backward(p, np.ones_like(ref))
         assert dx[0].shape == x.shape
 
@@ -259,3 +267,73 @@ def test_small_cnn_trains_through_the_model():
     down = model.loss_and_grads(x, t)[0]
     w[i] = old
     assert grads["conv"]["W"][i] == pytest.approx((up - down) / 2e-6, rel=1e-5)
+
+
+def test_the_direct_path_is_chosen_by_shape():
+    """3x3 stride-1 windows on up to DIRECT_MAX_CHANNELS channels run the direct kernels;
+    other windows, strides and wide layers lower to im2col + GEMM."""
+    def direct(c, **params):
+        cfg = Conv2D.config({"filters": 16, "kernel_size": 3, **params})
+        return Conv2D("c", cfg, [(c, 12, 12)]).direct
+    top = conv_layers.DIRECT_MAX_CHANNELS
+    assert direct(1) and direct(16, padding=1) and direct(top, padding="same")
+    assert direct(3, padding=2) and not direct(3, padding=3)
+    assert not direct(top + 1) and not direct(3, stride=2) and not direct(1, kernel_size=5)
+    assert not direct(3, kernel_size=[3, 1])
+
+
+RESNET = [(3, "relu", False), (16, "relu", True), (16, "linear", True)]
+
+
+def resnet_layer(c, act, dtype=np.float32):
+    cfg = Conv2D.config({"filters": 16, "kernel_size": 3, "padding": 1, "activation": act})
+    layer = Conv2D("c", cfg, [(c, 32, 32)], dtype)
+    rng = np.random.default_rng(3)
+    p = {k: (v + rng.normal(0, 0.1, v.shape)).astype(dtype)
+         for k, v in layer.init_params(rng).items()}
+    x = rng.normal(0, 1, (5, c, 32, 32)).astype(dtype)
+    dy = rng.normal(0, 1, (5, 16, 32, 32)).astype(dtype)
+    return layer, p, x, dy
+
+
+def conv_step(layer, p, x, dy):
+    y = layer.forward(p, [x], True).copy()
+    (dx,), grads = layer.backward(p, dy)
+    return y, (None if dx is None else dx.copy()), {k: v.copy() for k, v in grads.items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("c,act,input_grad", RESNET)
+def test_direct_path_matches_im2col_on_the_resnet_shapes(c, act, input_grad, dtype):
+    layer, p, x, dy = resnet_layer(c, act, dtype)
+    layer.needs_input_grad = input_grad
+    assert layer.direct
+    direct = conv_step(layer, p, x, dy)
+    layer.direct = False
+    im2col = conv_step(layer, p, x, dy)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for what, a, b in zip(("output", "input gradient"), direct[:2], im2col[:2]):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=what)
+    for k in p:
+        np.testing.assert_allclose(direct[2][k], im2col[2][k], rtol=tol,
+                                   atol=tol * np.abs(im2col[2][k]).max(), err_msg=k)
+
+
+@pytest.mark.parametrize("c,act,_", RESNET)
+def test_direct_path_matches_pytorch_on_the_resnet_shapes(c, act, _):
+    import torch
+    layer, p, x, dy = resnet_layer(c, act)
+    y, dx, grads = conv_step(layer, p, x, dy)
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = (torch.tensor(p[k], requires_grad=True) for k in ("W", "b"))
+    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
+    yt = torch.relu(yt) if act == "relu" else yt
+    yt.backward(torch.tensor(dy))
+    for what, a, b in (("output", y, yt), ("input gradient", dx, xt.grad),
+                       ("W", grads["W"], wt.grad), ("b", grads["b"], bt.grad)):
+        b = b.detach().numpy()
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5 * max(1.0, np.abs(b).max()),
+                                   err_msg=what)

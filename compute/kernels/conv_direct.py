@@ -1,0 +1,188 @@
+"""Direct 3x3 stride-1 convolution kernels, for layers with few channels.
+
+With few channels the im2col GEMM is thin (F rows) and memory-bound: its column matrix is
+9x the input and is written, read back and (in backward) scattered again. These kernels
+instead work image by image in the cache: each thread copies an image into zero-padded
+planes of width Wp = OW + 2, so that a 3x3 window at flat position t reads t + i·Wp + j
+for every pixel of the image at once (rows wrap into the two pad columns, whose results
+are dropped). The innermost loops then run over a whole plane with the nine taps fused
+(one store per nine multiply-adds, or nine running sums for the weight gradient),
+vectorised over the flat pixel index.
+
+The input gradient is the same correlation, of the output gradient padded by 2 − p with
+the flipped, transposed kernel (a "full" correlation); backward computes it image by image
+in the same pass as the weight gradient, while that image's gradient is in the cache.
+Work is split into `threads` equal runs of images (the caller passes Numba's thread
+count), each with its own scratch. Arrays are C-contiguous float32 or float64.
+"""
+import numpy as np
+from numba import prange
+
+from . import kernel
+
+
+@kernel(inline="always")
+def taps9(acc, src, s0, m, wp, wf, k):
+    """acc[t] += Σ_{i,j} wf[k + 3i + j] · src[s0 + t + i·wp + j] for t < m."""
+    w0, w1, w2 = wf[k], wf[k + 1], wf[k + 2]
+    w3, w4, w5 = wf[k + 3], wf[k + 4], wf[k + 5]
+    w6, w7, w8 = wf[k + 6], wf[k + 7], wf[k + 8]
+    o1, o2 = np.uint64(1), np.uint64(2)          # unsigned offsets: no wraparound tests
+    r1, r2 = np.uint64(wp), np.uint64(2 * wp)
+    for t in range(m):
+        s = np.uint64(s0 + t)
+        acc[np.uint64(t)] += (w0 * src[s] + w1 * src[s + o1] + w2 * src[s + o2]
+                              + w3 * src[s + r1] + w4 * src[s + r1 + o1]
+                              + w5 * src[s + r1 + o2] + w6 * src[s + r2]
+                              + w7 * src[s + r2 + o1] + w8 * src[s + r2 + o2])
+
+
+@kernel(inline="always")
+def weight_taps(d, d0, src, s0, m, wp, g, k):
+    """g[k + 3i + j] += Σ_t d[d0 + t] · src[s0 + t + i·wp + j] for t < m."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = d.dtype.type(0)
+    o1, o2 = np.uint64(1), np.uint64(2)
+    r1, r2 = np.uint64(wp), np.uint64(2 * wp)
+    for t in range(m):
+        v = d[np.uint64(d0 + t)]
+        s = np.uint64(s0 + t)
+        a0 += v * src[s]
+        a1 += v * src[s + o1]
+        a2 += v * src[s + o2]
+        a3 += v * src[s + r1]
+        a4 += v * src[s + r1 + o1]
+        a5 += v * src[s + r1 + o2]
+        a6 += v * src[s + r2]
+        a7 += v * src[s + r2 + o1]
+        a8 += v * src[s + r2 + o2]
+    g[k] += a0
+    g[k + 1] += a1
+    g[k + 2] += a2
+    g[k + 3] += a3
+    g[k + 4] += a4
+    g[k + 5] += a5
+    g[k + 6] += a6
+    g[k + 7] += a7
+    g[k + 8] += a8
+
+
+@kernel
+def pad_image(x, n, ph, pw, hp, wp, xp):
+    """xp[c, ph + y, pw + x] = x[n, c, y, x]: one image into zeroed planes of hp·wp
+    (cells outside the image keep the zeros they were made with)."""
+    _, n_ch, h, w = x.shape
+    xf = x.reshape(-1)
+    for c in range(n_ch):
+        for y in range(h):
+            src = ((n * n_ch + c) * h + y) * w
+            dst = (c * hp + y + ph) * wp + pw
+            for t in range(w):
+                xp[np.uint64(dst + t)] = xf[np.uint64(src + t)]
+
+
+@kernel
+def correlate(xp, wp, w, b, relu, acc, y, n):
+    """y[n, f] = b[f] + Σ_c xp[c] ⋆ w[f, c], or its ReLU, from padded planes xp of width
+    wp = OW + 2 and OH + 2 rows (+2 cells after the last one)."""
+    n_f, n_ch, oh, ow = y.shape[1], w.shape[1], y.shape[2], y.shape[3]
+    plane, m = (oh + 2) * wp, oh * wp
+    wf = w.reshape(-1)
+    yf = y.reshape(-1)
+    zero = y.dtype.type(0)
+    for f in range(n_f):
+        acc[:] = b[f]
+        for c in range(n_ch):
+            taps9(acc, xp, c * plane, m, wp, wf, (f * n_ch + c) * 9)
+        for oy in range(oh):
+            d = ((n * n_f + f) * oh + oy) * ow
+            s = oy * wp
+            if relu:
+                for t in range(ow):
+                    v = acc[np.uint64(s + t)]
+                    yf[np.uint64(d + t)] = v if v > zero else zero
+            else:
+                for t in range(ow):
+                    yf[np.uint64(d + t)] = acc[np.uint64(s + t)]
+
+
+@kernel(parallel=True)
+def conv3x3(x, w, b, ph, pw, relu, threads, y):
+    """y[n, f] = b[f] + Σ_c x[n, c] ⋆ w[f, c] (zero padding ph, pw; stride 1), or its ReLU.
+
+    Shape: x (N, C, H, W), w (F, C, 3, 3), b (F,) -> y (N, F, OH, OW) with
+    H + 2·ph = OH + 2 and W + 2·pw = OW + 2.
+    """
+    n_img, n_ch, oh, ow = x.shape[0], x.shape[1], y.shape[2], y.shape[3]
+    for part in prange(threads):
+        xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)  # +2: the last overrun
+        acc = np.empty(oh * (ow + 2), x.dtype)
+        for n in range(part * n_img // threads, (part + 1) * n_img // threads):
+            pad_image(x, n, ph, pw, oh + 2, ow + 2, xp)
+            correlate(xp, ow + 2, w, b, relu, acc, y, n)
+
+
+@kernel
+def pad_grad(dy, mask, n, ph, pw, dw, dq, gb):
+    """One image's dz = dy (where mask > 0 if `mask` is not empty) into the zeroed planes
+    dw (F, OH, OW + 2: the layout of the weight gradient's sums) and dq (F, OH + 4 − 2·ph,
+    OW + 4 − 2·pw: padded by 2 − p for the input gradient); adds its sums to gb."""
+    n_f, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
+    wq, hq = ow + 4 - 2 * pw, oh + 4 - 2 * ph
+    dyf = dy.reshape(-1)
+    mf = mask.reshape(-1)
+    masked = mf.size == dyf.size
+    zero = dy.dtype.type(0)
+    for f in range(n_f):
+        acc = zero
+        for oy in range(oh):
+            s = ((n * n_f + f) * oh + oy) * ow
+            d = (f * oh + oy) * (ow + 2)
+            q = (f * hq + oy + 2 - ph) * wq + 2 - pw
+            for t in range(ow):
+                v = dyf[np.uint64(s + t)]
+                if masked:
+                    v = v if mf[np.uint64(s + t)] > zero else zero
+                dw[np.uint64(d + t)] = v
+                dq[np.uint64(q + t)] = v
+                acc += v
+        gb[f] += acc
+
+
+@kernel
+def backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, g, gb, dx):
+    """One image's share of `conv3x3_backward`, with a thread's scratch planes."""
+    n_ch, oh, ow = x.shape[1], dy.shape[2], dy.shape[3]
+    wp, m = ow + 2, oh * (ow + 2)
+    plane = (oh + 2) * wp
+    pad_image(x, n, ph, pw, oh + 2, wp, xp)
+    pad_grad(dy, mask, n, ph, pw, dw, dq, gb)
+    for f in range(dy.shape[1]):
+        for c in range(n_ch):
+            weight_taps(dw, f * m, xp, c * plane, m, wp, g[f], c * 9)
+    if dx.size:
+        correlate(dq, x.shape[3] + 2, flipped, zeros, False, acc, dx, n)
+
+
+@kernel(parallel=True)
+def conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, threads, gw, gb, dx):
+    """Gradients of `conv3x3`: weights and bias as one partial sum per run of images in
+    gw[part] (F, C·9) and gb[part] (F,) (the caller adds them up), and the input gradient
+    dx (unless empty), the full correlation of dz with `flipped` (C, F, 3, 3), the kernel
+    rotated 180° and transposed; `zeros` is C zeros. dz = dy, or dy where mask > 0 when
+    `mask` (the ReLU's output, dy's shape) is not empty.
+
+    Shape: x (N, C, H, W), dy (N, F, OH, OW) -> gw (threads, F, C·9), gb (threads, F),
+    dx (N, C, H, W).
+    """
+    n_img, n_ch, h, w = x.shape
+    n_f, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
+    for part in prange(threads):
+        xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)
+        dw = np.zeros(n_f * oh * (ow + 2), x.dtype)
+        dq = np.zeros(n_f * (h + 2) * (w + 2) + 2, x.dtype)
+        acc = np.empty(h * (w + 2), x.dtype)
+        gw[part] = 0
+        gb[part] = 0
+        for n in range(part * n_img // threads, (part + 1) * n_img // threads):
+            backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, gw[part],
+                           gb[part], dx)
