@@ -48,6 +48,8 @@ class LossPanel(Panel):
         self.train_metric = self.metric_plot.plot(name="training", symbol="s", symbolSize=5)
         self.val_metric = self.metric_plot.plot(name="validation", symbol="o", symbolSize=6)
         self.ghosts: dict[int, tuple] = {}       # id(run) -> its faded curves
+        self.loss_range = style.SteadyRange(self.loss_plot)
+        self.metric_range = style.SteadyRange(self.metric_plot)
         self.metric_name = "accuracy"
         self._color_current()
 
@@ -86,6 +88,7 @@ class LossPanel(Panel):
 
     def _log_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
+        self.loss_range.stale = True
         self.refresh(force=True)
 
     def _clear_runs(self) -> None:
@@ -113,6 +116,7 @@ class LossPanel(Panel):
 
     def reset(self, run) -> None:
         self._color_current()
+        self.loss_range.stale = self.metric_range.stale = True
         if run is not None and run.started is None:
             self.set_note(f"{run.name}: starting…")
 
@@ -140,6 +144,20 @@ class LossPanel(Panel):
                                                "mse": "MSE"}.get(name, name))
         self.train_metric.setData(*run.metric(name))
         self.val_metric.setData(*run.metric("val_" + name))
+        self._keep_in_view(run, x)
+
+    def _keep_in_view(self, run, steps: np.ndarray) -> None:
+        """The x axis spans the whole run from its start (the curve grows across it);
+        y follows the data of every curve shown."""
+        ghosts = [g for g in self.ghosts.values()]
+        x_max = max([run.total_steps or 0, float(steps[-1]) if len(steps) else 0.0] +
+                    [float(g[1].xData[-1]) for g in ghosts if g[1].xData is not None
+                     and len(g[1].xData)])
+        loss = [c.yData for c in (self.raw, self.smooth, self.val)]
+        loss += [c.yData for g in ghosts for c in g[1:3]]
+        self.loss_range.update(x_max, loss, log=self.log_box.isChecked())
+        metric = [c.yData for c in (self.train_metric, self.val_metric)]
+        self.metric_range.update(None, metric + [g[3].yData for g in ghosts])
 
     @staticmethod
     def _metric_for(run) -> str:

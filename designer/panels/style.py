@@ -80,6 +80,53 @@ def setup_plot(plot: pg.PlotItem, left: str = "", bottom: str = "step",
     return plot
 
 
+class SteadyRange:
+    """Keeps a plot's view on its data as auto-range does, but moves it only when the data
+    leaves it or fills less than half of it, and never per frame.
+
+    pyqtgraph's auto-range recomputes the data bounds and rebuilds both axes on every
+    repaint of a growing curve: on a wide loss panel that was half of each 20 ms frame.
+    The user stays in charge: a zoom or pan (the view's manual-range signal) stops the
+    following, pyqtgraph's "A" button (auto-range) starts it again.
+    """
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.view = plot.getViewBox()
+        self.follow = True
+        self.stale = True                 # the next update fits the data exactly
+        self.view.sigRangeChangedManually.connect(self._manual)
+
+    def _manual(self, *_args) -> None:
+        self.follow = False
+
+    def update(self, x_max: float | None, ys: list, log: bool = False) -> bool:
+        """Fit x to [0, x_max] (None: leave x, e.g. linked to another plot) and y to the
+        finite values of `ys` (log10 of the positive ones on a log axis); True if moved."""
+        view = self.view
+        if any(view.autoRangeEnabled()):          # the start, or the "A" button
+            view.disableAutoRange()
+            self.follow, self.stale = True, True
+        if not self.follow:
+            return False
+        values = [np.asarray(y, np.float64).ravel() for y in ys if y is not None and len(y)]
+        v = np.concatenate(values) if values else np.empty(0)
+        v = np.log10(v[v > 0]) if log else v[np.isfinite(v)]
+        if not v.size:
+            return False
+        lo, hi = float(v.min()), float(v.max())
+        pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
+        lo, hi = lo - pad, hi + pad
+        (x0, x1), (y0, y1) = view.viewRange()
+        move_x = x_max is not None and (self.stale or x1 < x_max or x1 > 2 * x_max)
+        move_y = self.stale or lo < y0 or hi > y1 or (y1 - y0) > 2 * (hi - lo)
+        if not (move_x or move_y):
+            return False
+        self.stale = False
+        view.setRange(xRange=(0, max(x_max, 1)) if move_x else None,
+                      yRange=(lo, hi) if move_y else None, padding=0)
+        return True
+
+
 def muted_pen(width: float = 1.0):
     return pg.mkPen(theme.current().muted_text, width=width)
 

@@ -136,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope,
-                      tempfile.mkdtemp(prefix="netwright-settings-"))
+    settings_dir = tempfile.mkdtemp(prefix="netwright-settings-")   # never the user's
+    for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, settings_dir)
     rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
                     args.seconds, app) for p in args.projects]
     cols = ["project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",

@@ -1,0 +1,55 @@
+"""style.SteadyRange: the loss plot's view follows its data without moving every frame."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from designer.panels.style import SteadyRange
+
+
+@pytest.fixture
+def plot(qtbot):
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(400, 300)
+    w.show()
+    yield w.getPlotItem()           # the widget stays referenced while the test runs
+
+
+def test_follows_growing_data_but_moves_only_when_it_must(plot):
+    steady = SteadyRange(plot)
+    curve = plot.plot()
+    y = np.linspace(2.0, 1.0, 50)
+    curve.setData(np.arange(50), y)
+    assert steady.update(1000, [y])                          # first fit: x is the whole run
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert (x0, x1) == pytest.approx((0, 1000)) and y0 < 1.0 and y1 > 2.0
+    assert not any(plot.getViewBox().autoRangeEnabled())   # pyqtgraph no longer refits
+    assert not steady.update(1000, [y[:40]])                 # still inside, not too loose
+    assert steady.update(1000, [np.append(y, 2.5)])         # a spike above: moves
+    assert plot.getViewBox().viewRange()[1][1] > 2.5
+    assert steady.update(1000, [np.full(10, 2.45)])          # a quarter of the span: tightens
+    assert steady.update(1000, [np.array([np.nan, 1.5])])   # NaN ignored, no crash
+    assert not steady.update(1000, [np.array([np.nan])])    # nothing finite: left alone
+
+
+def test_log_axis_ranges_are_in_decades(plot):
+    plot.setLogMode(y=True)
+    steady = SteadyRange(plot)
+    assert steady.update(10, [np.array([1e-3, 0.0, -1.0, 10.0])], log=True)  # <= 0 ignored
+    y0, y1 = plot.getViewBox().viewRange()[1]
+    assert y0 < -3 < 1 < y1 < 2
+
+
+def test_a_zoom_by_the_user_stops_the_following_and_auto_range_resumes_it(plot):
+    steady = SteadyRange(plot)
+    steady.update(100, [np.array([0.0, 1.0])])
+    view = plot.getViewBox()
+    view.sigRangeChangedManually.emit([True, True])         # what a wheel or drag emits
+    view.setRange(yRange=(0.4, 0.5), padding=0)
+    assert not steady.update(100, [np.array([0.0, 5.0])])
+    assert view.viewRange()[1] == pytest.approx([0.4, 0.5])
+    view.enableAutoRange()                                   # pyqtgraph's "A" button
+    assert steady.update(100, [np.array([0.0, 5.0])])
+    assert view.viewRange()[1][1] > 5.0
