@@ -12,7 +12,7 @@ from ..errors import ShapeError
 from ..kernels import pool as k
 from ..params import Param
 from .base import Layer, register
-from .conv import PADDING_HELP, image_shape, pair, window_geometry
+from .geometry import PADDING_HELP, image_shape, pair, window_geometry
 
 
 NO_ARG = np.zeros((1, 1, 1), np.int32)   # average pooling records no argmax
