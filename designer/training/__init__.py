@@ -27,7 +27,10 @@ class TrainingController(QObject):
 
         from compute.kernels import warm_up
 
+        from . import calm
+
         warm_up()           # Numba's one-time start-up now, not as the first run starts
+        calm.collect_on_gui_thread()       # never on the training thread (see calm.py)
         self.window = window
         self.session = TrainingSession(window.document, self)
         self.actions = self._actions()

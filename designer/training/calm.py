@@ -12,9 +12,16 @@ for 50-170 ms while training, besides the panels' own drawing:
   between kernels; a frame makes dozens of such calls. The interval is 1 ms while a run
   is on.
 - the garbage collector: a full collection walks every object of the process (NumPy,
-  Numba, Qt wrappers: ~200,000) and took 50-80 ms, on whichever thread triggered it.
-  Once the run is set up, the long-lived objects are frozen out of collection
-  (`gc.freeze`); later garbage is still collected, cheaply.
+  Numba, Qt wrappers: ~200,000) and took 50-80 ms. Once the run is set up, the long-lived
+  objects are frozen out of collection (`gc.freeze`); later garbage is still collected,
+  cheaply.
+
+The collector also must not run on the training thread at all: there it may destroy Qt
+objects (a closed window's widgets caught in a reference cycle) away from the GUI thread,
+and PySide then deadlocks (seen in CI: ~QObject on the training thread waiting for the GIL
+while the GUI thread waited for a Qt mutex that destructor held). `collect_on_gui_thread`
+turns automatic collection off and lets the GUI thread collect, by the same thresholds,
+on a timer (pyqtgraph's recipe for the same problem).
 """
 from __future__ import annotations
 
@@ -23,10 +30,39 @@ import os
 import sys
 import threading
 
+from PySide6.QtCore import QCoreApplication, QTimer
+
 SWITCH_INTERVAL_S = 0.001
+COLLECT_EVERY_MS = 100
 TRAINING_NICE = 10           # nice value of the training threads (the window keeps 0)
 
 _saved_interval: float | None = None
+_collector: QTimer | None = None
+
+
+def collect_on_gui_thread() -> None:
+    """From now on only the GUI thread collects garbage (see the module docstring); call
+    it on the GUI thread once a QApplication exists. Idempotent."""
+    global _collector
+    app = QCoreApplication.instance()
+    if _collector is not None or app is None:
+        return
+    gc.disable()
+    _collector = QTimer(app)
+    _collector.setInterval(COLLECT_EVERY_MS)
+    _collector.timeout.connect(collect_due)
+    _collector.start()
+
+
+def collect_due() -> int:
+    """Collect the generations whose thresholds are passed, as the automatic collector
+    would have; returns the oldest generation collected (-1: none)."""
+    thresholds, counts = gc.get_threshold(), gc.get_count()
+    if counts[0] <= thresholds[0]:
+        return -1
+    generation = max(g for g in range(3) if counts[g] > thresholds[g] or g == 0)
+    gc.collect(generation)
+    return generation
 
 
 def run_starting() -> None:
@@ -90,4 +126,5 @@ def _is_qt_thread(tid: int) -> bool:
     return comm.startswith("Q") or comm.startswith("Thread (pooled)")
 
 
-__all__ = ["run_starting", "run_ended", "settle", "lower_background_threads"]
+__all__ = ["run_starting", "run_ended", "settle", "lower_background_threads",
+           "collect_on_gui_thread", "collect_due"]
