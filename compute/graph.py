@@ -80,8 +80,11 @@ def check_id(node_id: Any) -> str:
 
 
 def check_position(pos: Any, where: str) -> tuple[float, float] | None:
+    """Two finite numbers from any sequence (a list, a tuple, an iterator), or None."""
     if pos is None:
         return None
+    if isinstance(pos, Iterable) and not isinstance(pos, (str, bytes, dict)):
+        pos = list(pos)
     if (not isinstance(pos, (list, tuple)) or len(pos) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                        and math.isfinite(v) and abs(v) < 1e9 for v in pos)):
@@ -111,8 +114,6 @@ class Graph:
         except ValueError as exc:
             raise ProjectError(f'node "{node_id}": {exc}') from None
         config = self._config(cls, node_id, given)
-        if isinstance(position, Iterable) and not isinstance(position, (str, bytes, dict)):
-            position = list(position)       # any sequence of two numbers; else named below
         pos = check_position(position, f'node "{node_id}"')
         self._g.add_node(node_id, type=type_name, params=dict(given), config=config,
                          position=pos)
@@ -142,8 +143,6 @@ class Graph:
 
     def set_position(self, node_id: str, position: Iterable[float] | None) -> None:
         self._require(node_id)
-        if isinstance(position, Iterable) and not isinstance(position, (str, bytes, dict)):
-            position = list(position)       # any sequence of two numbers; else named below
         pos = check_position(position, f'node "{node_id}"')
         self._g.nodes[node_id]["position"] = pos
 

@@ -178,7 +178,7 @@ class Trainer:
         self._good: tuple[int, dict[str, np.ndarray]] = (0, copy_arrays(self.model))
         self._paused = 0.0
         self._ended = False
-        self._compiles: list[float] = []        # when each kernel compile began
+        self._compiles, self._compiling_since = 0, 0.0    # kernels compiled in this run
         self._thread = threading.get_ident()
         try:
             # overflow is expected when a run diverges: the trainer detects and reports it
@@ -338,8 +338,10 @@ class Trainer:
         if threading.get_ident() != self._thread:
             return
         now = time.perf_counter()
-        self._compiles.append(now)
-        self._emit(Compiling(kernel, len(self._compiles), now - self._compiles[0]))
+        if not self._compiles:
+            self._compiling_since = now
+        self._compiles += 1
+        self._emit(Compiling(kernel, self._compiles, now - self._compiling_since))
 
     def _emit(self, event) -> None:
         for cb in self.callbacks:

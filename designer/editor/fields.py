@@ -205,12 +205,10 @@ class Field(QObject):
             return
         try:
             value = parse_text(self.param, text)
-            self.param.validate(value)
         except ValueError as exc:
             self.show_error(str(exc))
             return
-        self.show_error(None)
-        self.committed.emit(value)
+        self._commit(value)
 
     def show_error(self, message: str | None) -> None:
         """Mark the field as refused with the reason (None clears)."""

@@ -149,7 +149,7 @@ class LossPanel(Panel):
     def _keep_in_view(self, run, steps: np.ndarray) -> None:
         """The x axis spans the whole run from its start (the curve grows across it);
         y follows the data of every curve shown."""
-        ghosts = [g for g in self.ghosts.values()]
+        ghosts = list(self.ghosts.values())
         x_max = max([run.total_steps or 0, float(steps[-1]) if len(steps) else 0.0] +
                     [float(g[1].xData[-1]) for g in ghosts if g[1].xData is not None
                      and len(g[1].xData)])

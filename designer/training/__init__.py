@@ -20,14 +20,13 @@ class TrainingController(QObject):
 
     def __init__(self, window) -> None:
         super().__init__(window)
+        from compute.kernels import warm_up
+
         from ..panels import PANELS
+        from . import calm
         from .dock import TrainingDock
         from .overlay import GradientOverlay
         from .session import TrainingSession
-
-        from compute.kernels import warm_up
-
-        from . import calm
 
         warm_up()           # Numba's one-time start-up now, not as the first run starts
         calm.collect_on_gui_thread()       # never on the training thread (see calm.py)

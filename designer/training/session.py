@@ -1,12 +1,11 @@
 """A window's training session: runs the trainer, keeps the runs, paces the redraws.
 
 The session is the one object the dock, the panels and the canvas overlay listen to:
-`run_started(run)`, `updated(kinds)` after each batch of events, `frame()` when every
-view must catch up at once (the runs were cleared), `findings_changed(list)`, `message(text,
-level)` for what the window must show, and `state_changed(state)`.
+`run_started(run)`, `updated(kinds)` after each batch of events, `findings_changed(list)`,
+`message(text, level)` for what the window must show, and `state_changed(state)`.
 
-While a run is on, the frame clock redraws the views (panels, canvas tint) one per tick,
-each at most `FPS` times a second, in turn: a view's redraw and the repaint it causes
+While a run is on, the frame clock redraws the views (panels, canvas tint; see `add_view`)
+one per tick, in turn, each at the rate it allows itself: a view's redraw and the repaint it causes
 make one short turn of the event loop, rather than every panel's in one long one
 (measured: a wide loss panel alone repaints in 15-25 ms). When a run ends, the views
 catch up the same way, one per turn.
@@ -35,8 +34,8 @@ from .probes import make_probes
 from .runs import RunStore
 from .worker import TrainingWorker
 
-FPS = 20                          # per view
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
+IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
 SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
 
@@ -95,7 +94,6 @@ class TrainingSession(QObject):
     run_started = Signal(object)
     updated = Signal(object)              # the set of event kinds just filed
     run_finished = Signal(object)
-    frame = Signal()
     findings_changed = Signal(object)     # list of diagnosis.Finding
     message = Signal(str, str)            # text, level ("error", "warning", "info")
     state_changed = Signal(str)
@@ -118,12 +116,11 @@ class TrainingSession(QObject):
         self._pending_save = False
         self._last_diagnosis = 0.0
         self.views: list = []             # what the frame clock redraws, in turn
-        self._stale_views: list = []      # still to redraw after a `frame`
+        self._stale_views: list = []      # still to catch up after a run (one per turn)
         self._next_view = 0
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
-        self.frame.connect(self._catch_up)
         self._idle_frames = 0
         self._forget_runs = False
         self.frame_cost = 0.0
@@ -270,9 +267,9 @@ class TrainingSession(QObject):
             self._clear_runs()
 
     def add_view(self, view) -> None:
-        """Register something the frame clock redraws: `view.refresh(force=False)` redraws
-        it if it is stale, visible and was not redrawn in the last 1/FPS s, and returns
-        whether it did. `frame` redraws every stale view at once."""
+        """Register something the frame clock redraws: `view.refresh(paced=True)` redraws
+        it if it is stale, visible and not redrawn too recently (its own pace), and returns
+        whether it did; `paced=False` skips only the pace."""
         self.views.append(view)
         view.destroyed.connect(lambda *_: self.views.remove(view)
                                if view in self.views else None)
@@ -293,10 +290,8 @@ class TrainingSession(QObject):
     def _catch_up_next(self) -> None:
         if self._stale_views:
             view = self._stale_views.pop(0)
-            try:
+            if view in self.views:         # not destroyed meanwhile (see add_view)
                 view.refresh(paced=False)
-            except RuntimeError:       # its window closed meanwhile (C++ object deleted)
-                pass
             QTimer.singleShot(0, self._catch_up_next)
 
     def _tick(self) -> None:
@@ -307,7 +302,7 @@ class TrainingSession(QObject):
             self._diagnose()
         elif not drew:
             self._idle_frames += 1
-            if self._idle_frames > FPS:
+            if self._idle_frames > IDLE_TICKS:
                 self._clock.stop()
 
     def _draw_one(self) -> bool:
@@ -384,7 +379,7 @@ class TrainingSession(QObject):
         self.findings_changed.emit([])
         self.run_started.emit(None)         # panels and overlay: nothing to show
         self.message.emit("", "info")
-        self.frame.emit()
+        self._catch_up()
 
 
 def _load_initial(model, initial) -> None:

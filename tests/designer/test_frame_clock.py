@@ -42,7 +42,7 @@ def test_one_view_per_tick_in_turn_skipping_views_with_nothing_new(qtbot, tmp_pa
     for v in views:
         v.stale = False
     assert not session._draw_one()          # nothing stale: the clock may stop
-    session.frame.emit()                    # catch-up: every view at once, unpaced
+    session._catch_up()                     # every view at once, unpaced
     assert [v.drawn for v in views] == [4, 2, 4]      # (none stale, none forced)
 
 
