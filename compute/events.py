@@ -3,8 +3,8 @@
 Callbacks (the CLI's progress bar, the designer's worker thread, a script) receive these
 objects in order: one `RunStarted`, then `StepEnd`s with an `EpochEnd` after each epoch and
 a `Snapshot` now and then, and finally one `Finished`; `Compiling` comes before the steps
-that wait for a kernel to compile (the first run of a network on a machine). Arrays inside events are copies
-owned by the event: a receiver on another thread may keep them.
+that wait for a kernel to compile (the first run of a network on a machine). Arrays inside
+events are copies owned by the event: a receiver on another thread may keep them.
 """
 from __future__ import annotations
 

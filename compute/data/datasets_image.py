@@ -6,6 +6,7 @@ shift, intensity and pixel noise per image, so a CNN has something to generalise
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -31,11 +32,14 @@ def digits(cfg: dict, src: Source) -> Raw:
                           f"Digits: {x.shape[0]} images 1x8x8, {cfg['classes']} classes")
 
 
+@functools.lru_cache(maxsize=1)
 def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's digits file, read without importing scikit-learn.
+    """scikit-learn's digits file, read without importing scikit-learn, once per process
+    (read-only arrays: callers select and scale into new ones).
 
     Importing it (with SciPy) takes about a second and holds the GIL throughout, which
-    froze the window when a run started; its package data is a plain CSV.
+    froze the window when a run started; its package data is a plain CSV, and parsing
+    that again at every run start held the GIL for tens of milliseconds more.
     """
     spec = importlib.util.find_spec("sklearn")        # finds the package, imports nothing
     if spec is None or not spec.submodule_search_locations:
@@ -46,7 +50,10 @@ def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64)
     except OSError as exc:
         raise NetwrightError(f"cannot read scikit-learn's digits file {path}: {exc}") from None
-    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    images, target = table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    images.setflags(write=False)
+    target.setflags(write=False)
+    return images, target
 
 
 @source("xo", "X versus O (9x9)", (n_samples(600), noise(0.1, "standard deviation of the "
