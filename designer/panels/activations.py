@@ -45,8 +45,7 @@ class ActivationsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         lay = self.layout_with_note()
-        self.view = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.view, 1)
+        self.view = self.add_graphics(lay)
         self.bands: dict[str, _Bands] = {}
         self.fraction_plot: pg.PlotItem | None = None
         self.fractions: dict[str, pg.PlotDataItem] = {}

@@ -22,10 +22,8 @@ class AutoencoderPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         lay = self.layout_with_note()
-        self.view = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.view, 1)
-        self.latent = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.latent, 1)
+        self.view = self.add_graphics(lay)
+        self.latent = self.add_graphics(lay)
         self.latent_plot = style.setup_plot(self.latent.addPlot(), "component 2", "component 1")
         self.latent_plot.setDownsampling(auto=False)
         self.latent_plot.setClipToView(False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import style
@@ -45,6 +46,13 @@ class Panel(QWidget):
         lay.setSpacing(4)
         lay.addWidget(self._note)
         return lay
+
+    @staticmethod
+    def add_graphics(lay: QVBoxLayout) -> pg.GraphicsLayoutWidget:
+        """A pyqtgraph canvas taking the layout's free height (shared with others added)."""
+        view = pg.GraphicsLayoutWidget()
+        lay.addWidget(view, 1)
+        return view
 
     def set_note(self, text: str) -> None:
         """One line saying why the panel is empty or what to look at."""

@@ -41,8 +41,7 @@ class FeatureMapsPanel(Panel):
         self.caption = QLabel()
         row.addWidget(self.caption, 1)
         lay.addLayout(row)
-        self.view = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.view, 1)
+        self.view = self.add_graphics(lay)
         self.images: dict[str, pg.ImageItem] = {}
         self._layout_key: tuple | None = None
 

@@ -26,8 +26,7 @@ class WeightsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         lay = self.layout_with_note()
-        self.view = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.view, 1)
+        self.view = self.add_graphics(lay)
         self.hists: dict[str, pg.PlotDataItem] = {}
         self.ratio_plot: pg.PlotItem | None = None
         self.ratios: dict[str, pg.PlotDataItem] = {}

@@ -193,13 +193,16 @@ class TrainingSession(QObject):
 
     def reset_weights(self) -> None:
         """Forget the trained weights: the next run starts from the seed's initialisation."""
+        self._forget_weights()
+        self.message.emit("Weights reset: the next run starts from a fresh initialisation",
+                          "info")
+
+    def _forget_weights(self) -> None:
         self.model = None
         self.model_graph = None
         self.evaluation = None
         self._pending_save = False
         self.weights_changed.emit()
-        self.message.emit("Weights reset: the next run starts from a fresh initialisation",
-                          "info")
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop a run and wait for its thread (closing the window)."""
@@ -361,11 +364,7 @@ class TrainingSession(QObject):
 
     def _on_project_replaced(self) -> None:
         """Another project was opened in this window: its runs and weights start afresh."""
-        self.model = None
-        self.model_graph = None
-        self.evaluation = None
-        self._pending_save = False
-        self.weights_changed.emit()
+        self._forget_weights()
         if self.busy:
             self._forget_runs = True        # once the run has stopped (see _on_done)
             self.stop()
