@@ -78,7 +78,7 @@ class ActivationsPanel(Panel):
             self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
             style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
             self.fraction_plot.setYRange(0, 1)
-            self.fraction_plot.addLegend(offset=(-10, -10), labelTextSize="8pt")   # bottom right
+            style.legend(self.fraction_plot, (-10, -10))   # bottom right
 
     def redraw(self) -> None:
         run = self.run

@@ -37,7 +37,7 @@ class GradientsPanel(Panel):
         lay.addWidget(self.view, 1)
         self.plot = style.setup_plot(self.view.getPlotItem(), "‖gradient‖ (log)", "step",
                                      log_y=True)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = style.legend(self.plot, (-10, 10))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlid
 from . import style
 from .base import Panel
 
+SIDE_BY_SIDE = 2.5              # width/height above which the two plots sit side by side
 RUN_COLORS = ("#3b6fd4", "#d9752b", "#2ca02c", "#9467bd", "#d0455b", "#17becf", "#8c564b",
               "#bcbd22")
 
@@ -35,12 +36,11 @@ class LossPanel(Panel):
         self.loss_plot = style.setup_plot(self.view.addPlot(row=0, col=0), "loss", "")
         self.metric_plot = style.setup_plot(self.view.addPlot(row=1, col=0), "accuracy", "step")
         self.metric_plot.setXLink(self.loss_plot)
-        self.loss_plot.hideAxis("bottom")              # the metric plot below shows the steps
-        self.view.ci.layout.setRowStretchFactor(0, 3)
-        self.view.ci.layout.setRowStretchFactor(1, 2)
-        self.legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.side_by_side: bool | None = None
+        self._arrange(False)
+        self.legend = style.legend(self.loss_plot, (-10, 10))
         # bottom right: accuracy curves climb to the top, the lower corner stays free
-        self.metric_legend = self.metric_plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        self.metric_legend = style.legend(self.metric_plot, (-10, -10))
         self.raw = self.loss_plot.plot(name="step loss (raw)")
         self.smooth = self.loss_plot.plot(name="smoothed")
         self.val = self.loss_plot.plot(name="validation loss", symbol="o", symbolSize=6)
@@ -51,6 +51,32 @@ class LossPanel(Panel):
         self.metric_range = style.SteadyRange(self.metric_plot)
         self.metric_name = "accuracy"
         self._color_current()
+
+    # -- layout --------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(self.width() > SIDE_BY_SIDE * self.height())
+
+    def _arrange(self, side_by_side: bool) -> None:
+        """Loss above the metric in a tall panel; side by side in a wide, short one (the
+        window's bottom dock), where stacked plots would each get a sliver."""
+        if side_by_side == self.side_by_side:
+            return
+        self.side_by_side = side_by_side
+        grid = self.view.ci
+        if self.metric_plot in grid.items:
+            grid.removeItem(self.metric_plot)
+        if side_by_side:
+            grid.addItem(self.metric_plot, row=0, col=1)
+            self.loss_plot.showAxis("bottom")
+            self.loss_plot.setLabel("bottom", "step")
+        else:
+            grid.addItem(self.metric_plot, row=1, col=0)
+            self.loss_plot.hideAxis("bottom")          # the metric plot below shows the steps
+        for i, stretch in enumerate((3, 0 if side_by_side else 2)):
+            grid.layout.setRowStretchFactor(i, stretch)
+        for i, stretch in enumerate((3, 2) if side_by_side else (1, 0)):
+            grid.layout.setColumnStretchFactor(i, stretch)
 
     # -- controls ------------------------------------------------------------------------
     def _controls(self) -> QHBoxLayout:

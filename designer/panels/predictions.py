@@ -181,7 +181,7 @@ class PredictionsPanel(Panel):
                 self.gallery.show()
                 q = self.gallery.addPlot()
                 style.setup_plot(q, "value", "time step")
-                q.addLegend(offset=(-10, 10), labelTextSize="8pt")
+                style.legend(q, (-10, 10))
                 names = ("input, then the target", "prediction") if to_one else \
                     ("true", "predicted")
                 self.examples = [(q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),

@@ -127,6 +127,14 @@ class SteadyRange:
         return True
 
 
+def legend(plot: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> pg.LegendItem:
+    """A small legend in a corner (offset's signs pick it), on a translucent backing so
+    that curves running under it never strike through its text."""
+    backing = QColor(theme.current().base)
+    backing.setAlpha(210)
+    return plot.addLegend(offset=offset, labelTextSize="8pt", brush=backing)
+
+
 def muted_pen(width: float = 1.0):
     return pg.mkPen(theme.current().muted_text, width=width)
 

@@ -69,7 +69,7 @@ class WeightsPanel(Panel):
         rows = -(-len(nodes) // COLUMNS)
         self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
         style.setup_plot(self.ratio_plot, "‖ΔW‖/‖W‖ per step", "step", log_y=True)
-        self.ratio_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        style.legend(self.ratio_plot, (-10, 10))
         ref = pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen("#888888", style=Qt.DashLine),
                               label="1e-3", labelOpts={"position": 0.05, "color": "#888888"})
         self.ratio_plot.addItem(ref)

@@ -147,3 +147,19 @@ def test_feature_panel_lists_only_what_a_snapshot_has():
     kinds = [(k, kind) for k, _, kind in FeatureMapsPanel.entries(snap, types, True)]
     assert kinds == [("input", "input"), ("c", "maps"), ("c/W", "filters"), ("r", "sequence")]
     assert FeatureMapsPanel.image(snap, "r", "sequence", 0).shape == (7, 5)
+
+
+def test_loss_and_metric_sit_side_by_side_in_a_wide_short_panel(qtbot, tmp_path):
+    """The window's bottom dock is wide and short: stacked plots would each get a sliver."""
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "layout")
+    panel = w.training.panels["loss"]
+    panel.resize(1400, 260)
+    assert panel.side_by_side
+    grid = panel.view.ci.layout
+    assert grid.itemAt(0, 1) is panel.metric_plot and panel.loss_plot.getAxis("bottom").isVisible()
+    panel.resize(600, 700)
+    assert not panel.side_by_side
+    assert grid.itemAt(1, 0) is panel.metric_plot
+    assert not panel.loss_plot.getAxis("bottom").isVisible()
