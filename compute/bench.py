@@ -36,6 +36,7 @@ from .bench_workloads import (WORKLOADS, Workload, import_torch, netwright_step,
                               torch_step)
 
 ROOT = Path(__file__).resolve().parents[1]
+SETTLE_S = 0.3       # pause before each timed block (see `alternate`)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMBA_NUM_THREADS")
 # -- threads and timing --------------------------------------------------------------------
@@ -76,13 +77,19 @@ def calibrate(step: Callable[[], None], seconds: float) -> int:
 
 def alternate(steps: dict[str, Callable[[], None]], repeats: int, seconds: float,
               per_step: int) -> dict[str, list[float]]:
-    """Rates (per_step units per second) of each side, timed in alternating blocks."""
+    """Rates (per_step units per second) of each side, timed in alternating blocks.
+
+    Each block starts after a pause: a BLAS's or OpenMP's idle threads spin for a while
+    after their last call (OpenBLAS about 0.1 s), and one side's spinning threads must not
+    take a core from the other side's block (this once made PyTorch look 20-40 % slower).
+    """
     counts = {k: calibrate(f, seconds) for k, f in steps.items()}
     rates: dict[str, list[float]] = {k: [] for k in steps}
     names = list(steps)
     for r in range(repeats):
         for k in (names if r % 2 == 0 else names[::-1]):
             f, n = steps[k], counts[k]
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             for _ in range(n):
                 f()

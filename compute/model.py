@@ -15,6 +15,7 @@ from .chain import DenseChain
 from .errors import GraphError, TrainingError
 from .graph import Graph
 from .kernels import stats
+from .kernels import threads
 from .kernels.runtime import keep_freed_memory
 from .layers import layer_class
 from .layers.output import Output
@@ -76,6 +77,8 @@ class Model:
             if self.sources[n] and all(s in self.input_ids for s in self.sources[n]):
                 self.layers[n].needs_input_grad = False
         self.output_ids = [n for n in self.order if isinstance(self.layers[n], Output)]
+        # who splits the GEMMs while this model runs: BLAS or the engine (kernels/threads.py)
+        self.splits_own_work = any(l.splits_own_work for l in self.layers.values())
         rng = np.random.default_rng(seed)
         self.params: dict[str, Arrays] = {}
         for n in self.order:
@@ -129,6 +132,7 @@ class Model:
         Outputs are probabilities for the cross-entropy losses (softmax/sigmoid applied).
         """
         values = self._bind_inputs(x)
+        threads.engage(self.splits_own_work)
         for n in self.order:
             if n in values:
                 continue

@@ -11,12 +11,11 @@ side along the last axis; ``hprev (N, T, H)`` holds the state each step started 
 for many-to-many and ``(N, 1, H)`` (the last step) for many-to-one; the backward kernels
 tell the two apart by ``dy.shape[1]`` (the same thing when T = 1).
 
-The time loop runs on one thread, and its small per-step GEMMs call SciPy's BLAS (Numba's
-``np.dot``), which must stay single-threaded (`runtime.isolate_kernel_blas`, which the
-layer calls): a 64×128 by 128×512 product is too small to share, and letting that BLAS
-start threads of its own made the recurrent workloads 3-4x slower on 2 cores. (Splitting
-the batch across threads, each running the loop for its slice, gained nothing measurable
-and doubled the compile time.)
+The kernels fill arrays that the layer allocates, so that the layer can run them over
+slices of the batch on several threads at once (`Recurrent.time_loop`): each sample's
+time loop is independent of the others'. Their small per-step GEMMs call SciPy's BLAS
+(Numba's ``np.dot``), which stays single-threaded (`runtime.numpy_blas_threads`): a
+64×128 by 128×512 product is too small to share.
 
 In float32 the gates use a rational approximation of tanh (a few ulp off, clamped where
 float32 tanh rounds to ±1) that LLVM vectorises; libm's tanhf is scalar and was the cost
@@ -90,11 +89,10 @@ def _add_dy(dh, dy, t, T):
 
 # -- SimpleRNN: h_t = tanh(xp_t + h_{t-1} Wh) ----------------------------------------------
 @kernel(error_model="numpy")
-def rnn_forward(xp, Wh, seq):
-    """-> (ys, hprev) for xp (N, T, H), Wh (H, H)."""
+def rnn_forward(xp, Wh, ys, hprev):
+    """Fill ys and hprev (N, T, H) for xp (N, T, H), Wh (H, H)."""
     N, T, H = xp.shape
-    hprev = np.empty((N, T, H), xp.dtype)
-    ys = np.empty((N, T if seq else 1, H), xp.dtype)
+    seq = ys.shape[1] == T
     h = np.zeros((N, H), xp.dtype)
     z = np.empty((N, H), xp.dtype)
     for t in range(T):
@@ -108,15 +106,13 @@ def rnn_forward(xp, Wh, seq):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-    return ys, hprev
 
 
 @kernel(error_model="numpy")
-def rnn_backward(dy, ys, hprev, WhT):
-    """-> dz (N, T, H), the gradient at each step's pre-activation."""
+def rnn_backward(dy, ys, hprev, WhT, dz):
+    """Fill dz (N, T, H), the gradient at each step's pre-activation."""
     N, T, H = hprev.shape
     one = hprev.dtype.type(1)
-    dz = np.empty((N, T, H), hprev.dtype)
     dzt = np.empty((N, H), hprev.dtype)
     dh = np.zeros((N, H), hprev.dtype)
     for t in range(T - 1, -1, -1):
@@ -129,19 +125,15 @@ def rnn_backward(dy, ys, hprev, WhT):
         dz[:, t, :] = dzt
         if t > 0:
             np.dot(dzt, WhT, dh)
-    return dz
 
 
 # -- LSTM, gates (i, f, g, o): c_t = f c_{t-1} + i g, h_t = o tanh(c_t) ---------------------
 @kernel(error_model="numpy")
-def lstm_forward(xp, Wh, seq):
-    """-> (ys, hprev, gates, cs): gates (N, T, 4H) after their activations, cs the cells."""
+def lstm_forward(xp, Wh, ys, hprev, gates, cs):
+    """Fill ys, hprev, gates (N, T, 4H, after their activations) and cs (the cells)."""
     N, T, G = xp.shape
     H = G // 4
-    hprev = np.empty((N, T, H), xp.dtype)
-    gates = np.empty((N, T, G), xp.dtype)
-    cs = np.empty((N, T, H), xp.dtype)
-    ys = np.empty((N, T if seq else 1, H), xp.dtype)
+    seq = ys.shape[1] == T
     h = np.zeros((N, H), xp.dtype)
     c = np.zeros((N, H), xp.dtype)
     z = np.empty((N, G), xp.dtype)
@@ -166,16 +158,14 @@ def lstm_forward(xp, Wh, seq):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-    return ys, hprev, gates, cs
 
 
 @kernel(error_model="numpy")
-def lstm_backward(dy, gates, cs, WhT):
-    """-> dz (N, T, 4H), the gradient at each gate's pre-activation."""
+def lstm_backward(dy, gates, cs, WhT, dz):
+    """Fill dz (N, T, 4H), the gradient at each gate's pre-activation."""
     N, T, G = gates.shape
     H = G // 4
     one = gates.dtype.type(1)
-    dz = np.empty((N, T, G), gates.dtype)
     dzt = np.empty((N, G), gates.dtype)
     dh = np.zeros((N, H), gates.dtype)
     dc = np.zeros((N, H), gates.dtype)
@@ -197,14 +187,13 @@ def lstm_backward(dy, gates, cs, WhT):
             dz[n, t, :] = dzr
         if t > 0:
             np.dot(dzt, WhT, dh)
-    return dz
 
 
 # -- GRU, gates (r, u, c): h_t = u c̃ + (1 - u) h_{t-1}, c̃ = tanh(xp_c + (r h_{t-1}) Whc) -----
 # Without the reset gate (r ≡ 1) xp has only the (u, c) columns and Wru only u's.
 @kernel(error_model="numpy")
-def gru_forward(xp, Wru, Wc, seq):
-    """-> (ys, hprev, gates, rh) for xp (N, T, (2|3)H), Wru (H, (1|2)H), Wc (H, H).
+def gru_forward(xp, Wru, Wc, ys, hprev, gates, rh):
+    """Fill ys, hprev, gates and rh for xp (N, T, (2|3)H), Wru (H, (1|2)H), Wc (H, H).
 
     gates hold (r,) u, c̃ after their activations; rh the products r·h_{t-1} ((N, 0, H)
     without a reset gate, where they equal hprev)."""
@@ -213,10 +202,7 @@ def gru_forward(xp, Wru, Wc, seq):
     nr = G // H - 2                  # 1 with a reset gate, 0 without
     U, C = nr * H, (nr + 1) * H      # where u and c start along the gate axis
     one = xp.dtype.type(1)
-    hprev = np.empty((N, T, H), xp.dtype)
-    gates = np.empty((N, T, G), xp.dtype)
-    rh = np.empty((N, T * nr, H), xp.dtype)
-    ys = np.empty((N, T if seq else 1, H), xp.dtype)
+    seq = ys.shape[1] == T
     h = np.zeros((N, H), xp.dtype)
     zru = np.empty((N, Wru.shape[1]), xp.dtype)
     rht = np.empty((N, H), xp.dtype)
@@ -247,18 +233,16 @@ def gru_forward(xp, Wru, Wc, seq):
             ys[:, t, :] = h
     if not seq:
         ys[:, 0, :] = h
-    return ys, hprev, gates, rh
 
 
 @kernel(error_model="numpy")
-def gru_backward(dy, hprev, gates, WruT, WcT):
-    """-> dz (N, T, (2|3)H), the gradient at each gate's pre-activation."""
+def gru_backward(dy, hprev, gates, WruT, WcT, dz):
+    """Fill dz (N, T, (2|3)H), the gradient at each gate's pre-activation."""
     N, T, G = gates.shape
     H = WcT.shape[0]
     nr = G // H - 2
     U, C = nr * H, (nr + 1) * H
     one = gates.dtype.type(1)
-    dz = np.empty((N, T, G), gates.dtype)
     dzru = np.empty((N, WruT.shape[0]), gates.dtype)
     dzc = np.empty((N, H), gates.dtype)
     drh = np.empty((N, H), gates.dtype)
@@ -289,4 +273,3 @@ def gru_backward(dy, hprev, gates, WruT, WcT):
         if t > 0:
             np.dot(dzru, WruT, tmp)
             dh += tmp
-    return dz

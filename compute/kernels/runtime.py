@@ -2,9 +2,10 @@
 the reports of Numba compiling them.
 
 They are not kernels but they decide how fast kernels run: a step's fresh arrays should
-not page-fault again on every step, and the small GEMMs that Numba kernels call inside
-their loops must not start BLAS threads of their own (issue 6). Both are idempotent and
-harmless where they do not apply (another libc, no SciPy).
+not page-fault again on every step, the small GEMMs that Numba kernels call inside their
+loops must not start BLAS threads of their own, and NumPy's BLAS threads only models
+that do no parallel work of their own (issue 6; `threads` says why). All are harmless
+where they do not apply (another libc, no SciPy, no threadpoolctl).
 """
 from __future__ import annotations
 
@@ -37,32 +38,55 @@ def keep_freed_memory() -> None:
         pass
 
 
-_isolated = False
+class _Blas:
+    """The BLAS libraries of NumPy (its GEMMs) and of SciPy (what Numba kernels call for
+    ``np.dot``), found once with threadpoolctl; empty where it or SciPy is missing."""
+
+    def __init__(self) -> None:
+        self.numpy: list = []
+        self.scipy: list = []
+        try:
+            import numpy
+            import scipy
+            import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS)
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return
+        for lib in ThreadpoolController().lib_controllers:
+            if lib.user_api != "blas":
+                continue
+            path = os.path.realpath(lib.filepath)
+            for mod, found in ((numpy, self.numpy), (scipy, self.scipy)):
+                home = os.path.join(os.path.dirname(os.path.dirname(mod.__file__)),
+                                    mod.__name__)       # numpy/ and numpy.libs/
+                if path.startswith(home):
+                    found.append(lib)
+        self.scipy = [lib for lib in self.scipy if lib not in self.numpy]
+        self.initial = self.numpy[0].num_threads if self.numpy else 1
 
 
-def isolate_kernel_blas() -> None:
-    """Make the BLAS that Numba kernels call (SciPy's) single-threaded, once per process.
+_blas: _Blas | None = None
 
-    The recurrent time loop calls ``np.dot`` on small per-step products (64×128 by
-    128×512): too small to share, and letting that BLAS start threads of its own made the
-    recurrent workloads 3-4x slower on 2 cores. Only a library inside SciPy's own folder is
-    touched, so NumPy's BLAS (the big GEMMs of every layer) keeps its threads; where both
-    share one library nothing changes.
+
+def numpy_blas_threads(n: int | None) -> None:
+    """Set the threads of NumPy's BLAS (None: as many as it had at first), and make
+    SciPy's single-threaded.
+
+    SciPy's serves the small per-step products of the recurrent time loop (64×128 by
+    128×512), too small to share: letting it start threads made the recurrent workloads
+    3-4x slower on 2 cores. NumPy's serves the layers' GEMMs; a model whose layers run
+    parallel work of their own sets it to 1 while it runs (`threads.engage` says why).
+    Other libraries (PyTorch's, say) are left alone.
     """
-    global _isolated
-    if _isolated:
-        return
-    _isolated = True
-    try:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (what Numba loads for np.dot)
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return
-    home = os.path.dirname(scipy.__file__)
-    for lib in ThreadpoolController().lib_controllers:
-        if lib.user_api == "blas" and os.path.realpath(lib.filepath).startswith(home):
-            lib.set_num_threads(1)
+    global _blas
+    if _blas is None:
+        _blas = _Blas()
+    n = _blas.initial if n is None else n
+    # read each time (a C call): a threadpoolctl limit elsewhere may have changed them
+    for libs, want in ((_blas.numpy, n), (_blas.scipy, 1)):
+        for lib in libs:
+            if lib.num_threads != want:
+                lib.set_num_threads(want)
 
 
 @contextmanager

@@ -85,6 +85,9 @@ class Layer:
     # set by the model around backward: arrays of the flat gradient buffer that a layer
     # may write its parameter gradients straight into (None: return fresh arrays)
     grad_out: dict[str, np.ndarray] | None = None
+    # True where the layer runs parallel work of its own (not BLAS's): its model then
+    # keeps BLAS single-threaded and splits GEMMs itself (compute/kernels/threads.py)
+    splits_own_work: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -20,6 +20,7 @@ from .. import activations
 from ..errors import ShapeError
 from ..kernels import conv as k
 from ..kernels import conv_direct as kd
+from ..kernels.threads import matmul
 from ..params import Param
 from .base import INIT, Layer, register
 from .geometry import PADDING_HELP, image_shape, pair, short_geometry, window_geometry
@@ -166,6 +167,7 @@ class Conv2D(_ConvBase):
         kh, kw, sh, sw, ph, pw, *_ = self.geo
         self.direct = ((kh, kw, sh, sw) == (3, 3, 1, 1) and ph <= 2 and pw <= 2
                        and self.in_shapes[0][0] <= DIRECT_MAX_CHANNELS)
+        self.splits_own_work = self.direct      # parallel kernels, no GEMM
 
     def param_shapes(self):
         kh, kw = pair(self.cfg["kernel_size"])
@@ -209,7 +211,7 @@ class Conv2D(_ConvBase):
             part = cols[:rows * c].reshape(rows, c)
             k.im2col(x[s:e], kh, kw, sh, sw, ph, pw, oh, ow, part)
             out = z2[:f * c].reshape(f, c)
-            np.dot(w2, part, out=out)
+            matmul(w2, part, out=out)
             k.channels_to_batch(out, b, relu, z[s:e].reshape(e - s, f, pix))
         self._x, self._n, self._chunked = x, n, chunked
         return self._output(z, relu)
@@ -242,11 +244,11 @@ class Conv2D(_ConvBase):
             mask = self._y[s:e].reshape(e - s, f, pix) if relu else no_mask
             k.batch_to_channels(dz[s:e].reshape(e - s, f, pix), mask, dz2, sums)
             db += sums
-            np.dot(dz2, part.T, out=gw if i == 0 else part_w)
+            matmul(dz2, part.T, out=gw if i == 0 else part_w)
             if i:
                 gw += part_w
             if dx is not None:      # the columns' last use: their memory takes the gradient
-                np.dot(w2.T, dz2, out=part)
+                matmul(w2.T, dz2, out=part)
                 k.col2im(part, kh, kw, sh, sw, ph, pw, oh, ow, dx[s:e])
         self._x = None
         if "b" in p:
@@ -355,7 +357,7 @@ class Conv2DTranspose(_ConvBase):
         k.batch_to_channels(x.reshape(n, c, h * w), x[:0].reshape(0, c, h * w), x2,
                             self._buffer("sums", (c,)))
         cols = self._buffer("cols", (f * kh * kw, n * h * w))
-        np.dot(p["W"].reshape(c, -1).T, x2, out=cols)
+        matmul(p["W"].reshape(c, -1).T, x2, out=cols)
         z = np.zeros((n, f, oh, ow), self.dtype)
         k.col2im(cols, kh, kw, sh, sw, ph, pw, h, w, z)
         if "b" in p:
@@ -370,13 +372,13 @@ class Conv2DTranspose(_ConvBase):
         dcols = self._buffer("cols", (f * kh * kw, n * h * w))
         k.im2col(dz, kh, kw, sh, sw, ph, pw, h, w, dcols)
         x2 = self._buffers["x2"]
-        grads = {"W": np.dot(x2, dcols.T).reshape(p["W"].shape)}
+        grads = {"W": matmul(x2, dcols.T).reshape(p["W"].shape)}
         if "b" in p:
             grads["b"] = dz.sum(axis=(0, 2, 3))
         if not self.needs_input_grad:
             return [None], grads
         dx2 = x2            # the last use of the input columns: reuse their memory
-        np.dot(p["W"].reshape(c, -1), dcols, out=dx2)
+        matmul(p["W"].reshape(c, -1), dcols, out=dx2)
         dx = np.empty((n, c, h, w), self.dtype)
         k.channels_to_batch(dx2, self._zeros(c), False, dx.reshape(n, c, h * w))
         return [dx], grads

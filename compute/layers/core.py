@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import activations
 from ..errors import ShapeError
+from ..kernels.threads import matmul
 from ..params import Param
 from .base import INIT, Layer, register
 
@@ -79,7 +80,7 @@ class Dense(Layer):
 
     def forward(self, p, xs, training):
         x = xs[0]
-        z = np.matmul(x.reshape(-1, x.shape[-1]), p["W"])   # a fresh array, owned here
+        z = matmul(x.reshape(-1, x.shape[-1]), p["W"])   # a fresh array, owned here
         if "b" in p:
             z += p["b"]
         act = self.cfg["activation"]
@@ -96,12 +97,12 @@ class Dense(Layer):
         dz = activations.backward(act, z, self._y, dy.reshape(-1, units))
         x2 = self._x.reshape(-1, self._x.shape[-1])
         out = self.grad_out or {}
-        grads = {"W": np.matmul(x2.T, dz, out=out.get("W"))}
+        grads = {"W": matmul(x2.T, dz, out=out.get("W"))}
         if "b" in p:
             grads["b"] = np.sum(dz, axis=0, out=out.get("b"))
         if not self.needs_input_grad:       # raw data: no gradient (requires_grad=False)
             return [None], grads
-        return [(dz @ p["W"].T).reshape(self._x.shape)], grads
+        return [matmul(dz, p["W"].T).reshape(self._x.shape)], grads
 
     def macs(self):
         steps = int(np.prod(self.in_shapes[0][:-1])) if len(self.in_shapes[0]) > 1 else 1

@@ -23,7 +23,7 @@ import numpy as np
 from .. import initializers
 from ..errors import ShapeError
 from ..kernels import recurrent as k
-from ..kernels.runtime import isolate_kernel_blas
+from ..kernels.threads import matmul, split_rows
 from ..params import Param
 from .base import Layer, register
 from .core import fmt
@@ -60,6 +60,7 @@ class Recurrent(Layer):
 
     family = "Recurrent"
     penalized = ("Wx", "Wh")
+    splits_own_work = True      # the time loop, over slices of the batch (`time_loop`)
     gates: ClassVar[int] = 1
     params = (UNITS, SEQUENCES, INIT, RECURRENT_INIT, USE_BIAS)
 
@@ -116,12 +117,11 @@ class Recurrent(Layer):
 
     # -- running --------------------------------------------------------------------
     def forward(self, p, xs, training):
-        isolate_kernel_blas()
         x = xs[0]
         n, t, f = x.shape
         x2 = np.ascontiguousarray(x, self.dtype).reshape(n * t, f)
         cols = self.cols()
-        xp = x2 @ p["Wx"][:, cols]
+        xp = matmul(x2, p["Wx"][:, cols])
         if "b" in p:
             xp += p["b"][cols]
         self._x2, self._nt = x2, (n, t)
@@ -134,13 +134,13 @@ class Recurrent(Layer):
         dz = self.cell_backward(p, dy3)
         dz2 = dz.reshape(n * t, dz.shape[-1])
         cols = self.cols()
-        grads = {"Wx": self._in_cols(self._x2.T @ dz2, p["Wx"].shape),
+        grads = {"Wx": self._in_cols(matmul(self._x2.T, dz2), p["Wx"].shape),
                  "Wh": self.recurrent_grad(p, dz2)}
         if "b" in p:
             grads["b"] = self._in_cols(dz2.sum(axis=0), p["b"].shape)
         if not self.needs_input_grad:       # raw data: no gradient (requires_grad=False)
             return [None], grads
-        dx = (dz2 @ p["Wx"][:, cols].T).reshape(n, t, -1)
+        dx = matmul(dz2, p["Wx"][:, cols].T).reshape(n, t, -1)
         return [dx], grads
 
     def _in_cols(self, g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -154,7 +154,21 @@ class Recurrent(Layer):
     def recurrent_grad(self, p, dz2: np.ndarray) -> np.ndarray:
         """dWh = Σ_t h_{t-1}ᵀ dz_t as one GEMM over all steps."""
         n, t = self._nt
-        return self._hprev.reshape(n * t, -1).T @ dz2
+        return matmul(self._hprev.reshape(n * t, -1).T, dz2)
+
+    def time_loop(self, kernel, *arrays) -> None:
+        """Run a cell's kernel over the batch, split into slices over the engine's threads:
+        each sample's time loop is independent of the others'. Every array is (N, …)
+        except the weights, which are 2-D and shared."""
+        n, t = self._nt
+        work = n * t * self.units * self.gates * self.units
+        split_rows(n, work, lambda rows: kernel(
+            *(a[rows] if a.ndim == 3 else a for a in arrays)))
+
+    def states(self, every_step: bool, gates: int = 1) -> np.ndarray:
+        """A fresh (N, T, gates·H) array, or (N, 1, H) for the last step only."""
+        n, t = self._nt
+        return np.empty((n, t if every_step else 1, gates * self.units), self.dtype)
 
     def cell_forward(self, p, xp: np.ndarray, seq: bool) -> np.ndarray:
         """Run the time loop on the projected inputs xp (N, T, G·H), keeping what backward
@@ -187,12 +201,16 @@ class SimpleRNN(Recurrent):
     gates = 1
 
     def cell_forward(self, p, xp, seq):
-        ys, self._hprev = k.rnn_forward(xp, np.ascontiguousarray(p["Wh"]), seq)
+        ys, self._hprev = self.states(seq), self.states(True)
+        self.time_loop(k.rnn_forward, xp, np.ascontiguousarray(p["Wh"]), ys, self._hprev)
         self._ys = ys
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.rnn_backward(dy3, self._ys, self._hprev, np.ascontiguousarray(p["Wh"].T))
+        dz = self.states(True, self.gates)
+        self.time_loop(k.rnn_backward, dy3, self._ys, self._hprev,
+                       np.ascontiguousarray(p["Wh"].T), dz)
+        return dz
 
 
 @register
@@ -212,12 +230,17 @@ class LSTM(Recurrent):
         return b
 
     def cell_forward(self, p, xp, seq):
-        ys, self._hprev, self._gates, self._cs = k.lstm_forward(
-            xp, np.ascontiguousarray(p["Wh"]), seq)
+        ys, self._hprev = self.states(seq), self.states(True)
+        self._gates, self._cs = self.states(True, 4), self.states(True)
+        self.time_loop(k.lstm_forward, xp, np.ascontiguousarray(p["Wh"]), ys, self._hprev,
+                       self._gates, self._cs)
         return ys
 
     def cell_backward(self, p, dy3):
-        return k.lstm_backward(dy3, self._gates, self._cs, np.ascontiguousarray(p["Wh"].T))
+        dz = self.states(True, 4)
+        self.time_loop(k.lstm_backward, dy3, self._gates, self._cs,
+                       np.ascontiguousarray(p["Wh"].T), dz)
+        return dz
 
 
 @register
@@ -248,13 +271,19 @@ class GRU(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         wru, wc = self._split(p["Wh"])
-        ys, self._hprev, self._gates, self._rh = k.gru_forward(xp, wru, wc, seq)
+        ys, self._hprev = self.states(seq), self.states(True)
+        self._gates = self.states(True, xp.shape[-1] // self.units)
+        n, t = self._nt
+        self._rh = np.empty((n, t if self.cfg["reset_gate"] else 0, self.units), self.dtype)
+        self.time_loop(k.gru_forward, xp, wru, wc, ys, self._hprev, self._gates, self._rh)
         return ys
 
     def cell_backward(self, p, dy3):
         wru, wc = self._split(p["Wh"])
-        return k.gru_backward(dy3, self._hprev, self._gates, np.ascontiguousarray(wru.T),
-                              np.ascontiguousarray(wc.T))
+        dz = np.empty(self._gates.shape, self.dtype)
+        self.time_loop(k.gru_backward, dy3, self._hprev, self._gates,
+                       np.ascontiguousarray(wru.T), np.ascontiguousarray(wc.T), dz)
+        return dz
 
     def recurrent_grad(self, p, dz2):
         n, t = self._nt
@@ -262,6 +291,6 @@ class GRU(Recurrent):
         hprev = self._hprev.reshape(n * t, h)
         rh = self._rh.reshape(n * t, h) if self.cfg["reset_gate"] else hprev
         grad = (np.empty if self.cfg["reset_gate"] else np.zeros)(p["Wh"].shape, self.dtype)
-        grad[:, self.cols().start or 0:2 * h] = hprev.T @ dz2[:, :-h]
-        grad[:, 2 * h:] = rh.T @ dz2[:, -h:]
+        matmul(hprev.T, dz2[:, :-h], out=grad[:, self.cols().start or 0:2 * h])
+        matmul(rh.T, dz2[:, -h:], out=grad[:, 2 * h:])
         return grad

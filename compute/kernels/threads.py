@@ -1,0 +1,110 @@
+"""The engine's own threads: work split in parts over a small pool, and GEMMs split so.
+
+Each part runs a `nogil` kernel or a NumPy call that releases the GIL, so the parts run
+at the same time; part 0 runs on the calling thread.
+
+Who splits a model's GEMMs depends on its layers (`engage`). OpenBLAS's idle workers spin
+for about 0.1 s after every multi-threaded call, so while a model trains one core is
+always busy spinning. For GEMM-bound models (MLPs, LeNet's im2col convolutions) that is
+what makes BLAS's own threading fast: a worker that spins starts at once, where waking a
+sleeping thread costs about 0.1 ms here (a VM). But a model whose layers run parallel
+work of their own (the recurrent time loop split over the batch, the direct 3x3 conv
+kernels) would fight the spinning thread for its core: an LSTM time loop split over two
+threads ran 2x slower right after a two-thread GEMM than on its own. Such a model keeps
+NumPy's BLAS single-threaded and splits its large GEMMs itself (`matmul`), over threads
+that sleep while idle, as Numba's workqueue threads do. Measured on 2 cores with the
+benchmark's fair pauses: the residual CNN 0.63x -> 1.0x PyTorch, the LSTM 0.7x -> 0.9x;
+the MLP stayed at 1.3-1.4x only with BLAS's own threads (0.9-1.0x split here).
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numba
+import numpy as np
+
+from .runtime import numpy_blas_threads
+
+# multiply-adds below which a GEMM stays on one thread: handing a part to a worker costs
+# about 30 µs, a GEMM of 2^20 multiply-adds takes about 20 µs on one core
+SPLIT_MACS = 1 << 20
+
+_own = False        # whether the running model splits its GEMMs itself (`engage`)
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def count() -> int:
+    """Threads the engine may use: Numba's setting (NUMBA_NUM_THREADS, or
+    `numba.set_num_threads` on the calling thread)."""
+    return numba.get_num_threads()
+
+
+def engage(own: bool) -> None:
+    """Before a model runs: `own` (its layers run parallel work of their own) makes
+    NumPy's BLAS single-threaded and `matmul` split large products over this module's
+    threads; otherwise BLAS keeps its threads and `matmul` leaves the splitting to it."""
+    global _own
+    numpy_blas_threads(1 if own else None)
+    _own = own
+
+
+def _workers(n: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < n:
+            _pool = ThreadPoolExecutor(n, thread_name_prefix="netwright")
+            _pool_size = n
+        return _pool
+
+
+def bounds(n: int, parts: int, i: int) -> slice:
+    """The i-th of `parts` nearly equal slices of range(n)."""
+    return slice(n * i // parts, n * (i + 1) // parts)
+
+
+def run_parts(part: Callable[[int], object], parts: int) -> None:
+    """Call part(0), …, part(parts - 1) at the same time, part 0 on this thread; return
+    when all have finished, raising the first error (this thread's first)."""
+    if parts <= 1:
+        part(0)
+        return
+    pool = _workers(parts - 1)
+    futures = [pool.submit(part, i) for i in range(1, parts)]
+    try:
+        part(0)
+    finally:
+        errors = [f.exception() for f in futures]      # waits for every part
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+def split_rows(n: int, work: int, part: Callable[[slice], object]) -> None:
+    """Run part(rows) over slices of range(n) in parallel when `work` (multiply-adds in
+    all) is worth splitting; one call over all rows otherwise."""
+    parts = min(count(), n) if work >= SPLIT_MACS else 1
+    run_parts(lambda i: part(bounds(n, parts, i)), parts)
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b for 2-D arrays (into `out` if given); under a model that splits its own work
+    (`engage`), split over the engine's threads along the longer side of the result when
+    it is large enough."""
+    m, k = a.shape
+    n = b.shape[1]
+    if out is None:
+        out = np.empty((m, n), np.result_type(a, b))
+    parts = count() if _own and m * n * k >= SPLIT_MACS else 1
+    if parts <= 1:
+        return np.matmul(a, b, out=out)
+    if m >= n:
+        run_parts(lambda i: np.matmul(a[bounds(m, parts, i)], b,
+                                      out=out[bounds(m, parts, i)]), parts)
+    else:
+        run_parts(lambda i: np.matmul(a, b[:, bounds(n, parts, i)],
+                                      out=out[:, bounds(n, parts, i)]), parts)
+    return out

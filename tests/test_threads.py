@@ -1,0 +1,166 @@
+"""The engine's own threads (compute/kernels/threads.py): parts run at the same time and
+report their errors, split GEMMs equal NumPy's, and layers that split their work (the
+recurrent time loop over the batch, Dense's and Conv2D's GEMMs) give the same values and
+correct gradients split as whole.
+
+Splitting is forced with a tiny threshold and three parts, so it is tested on any
+machine, whatever its number of cores.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+from compute.kernels import threads
+from compute.kernels.runtime import numpy_blas_threads
+from tests.harness import Case, check_gradients, forward_backward
+
+
+def force_split(monkeypatch):
+    """Split everything, in three parts, as under a model that splits its own work."""
+    monkeypatch.setattr(threads, "SPLIT_MACS", 1)
+    monkeypatch.setattr(threads, "count", lambda: 3)
+    monkeypatch.setattr(threads, "_own", True)
+
+
+@pytest.fixture
+def split(monkeypatch):
+    force_split(monkeypatch)
+
+
+def test_parts_run_concurrently_with_part_zero_here(split):
+    here = threading.get_ident()
+    seen, barrier = {}, threading.Barrier(3, timeout=10)
+
+    def part(i):
+        seen[i] = threading.get_ident()
+        barrier.wait()          # only passes if all three run at the same time
+
+    threads.run_parts(part, 3)
+    assert sorted(seen) == [0, 1, 2]
+    assert seen[0] == here and len(set(seen.values())) == 3
+
+
+def test_a_failing_part_raises_after_every_part_finished(split):
+    done = []
+
+    def part(i):
+        if i == 1:
+            raise ValueError("part 1 failed")
+        threading.Event().wait(0.05)
+        done.append(i)
+
+    with pytest.raises(ValueError, match="part 1 failed"):
+        threads.run_parts(part, 3)
+    assert sorted(done) == [0, 2]
+
+    def first_fails(i):
+        if i == 0:
+            raise KeyError("here")
+        done.append(i)
+
+    with pytest.raises(KeyError):
+        threads.run_parts(first_fails, 3)
+
+
+@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (3, 5, 11), (1, 4, 1), (2, 3, 40), (40, 3, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_matmul_equals_numpy(split, m, k, n, dtype):
+    rng = np.random.default_rng(m * 100 + n)
+    a = rng.normal(size=(m, k)).astype(dtype)
+    b = rng.normal(size=(k, n)).astype(dtype)
+    want = a.astype(np.float64) @ b
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(threads.matmul(a, b), want, rtol=tol, atol=tol)
+    # transposed operands (views), as the backward passes give them
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    np.testing.assert_allclose(threads.matmul(at.T, bt.T), want, rtol=tol, atol=tol)
+    # into a given array, and into a column block of a larger one
+    out = np.full((m, n), np.nan, dtype)
+    assert threads.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    wide = np.full((m, n + 4), -1.0, dtype)
+    threads.matmul(a, b, out=wide[:, 2:2 + n])
+    np.testing.assert_allclose(wide[:, 2:2 + n], want, rtol=tol, atol=tol)
+    assert (wide[:, :2] == -1).all() and (wide[:, 2 + n:] == -1).all()
+
+
+def test_small_products_stay_on_one_thread(monkeypatch):
+    monkeypatch.setattr(threads, "run_parts", lambda *a: pytest.fail("split a tiny GEMM"))
+    a = np.ones((4, 4), np.float32)
+    np.testing.assert_array_equal(threads.matmul(a, a), np.full((4, 4), 4, np.float32))
+
+
+def test_bounds_cover_the_range_once():
+    for n in (0, 1, 5, 64):
+        for parts in (1, 2, 3, 7):
+            idx = np.concatenate([np.arange(n)[threads.bounds(n, parts, i)]
+                                  for i in range(parts)])
+            np.testing.assert_array_equal(idx, np.arange(n))
+
+
+def blas_threads() -> dict[str, int]:
+    from threadpoolctl import threadpool_info
+    import os
+
+    return {os.path.basename(os.path.dirname(i["filepath"])).split(".")[0]: i["num_threads"]
+            for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_a_model_that_splits_its_own_work_makes_blas_single_threaded():
+    """NumPy's BLAS: one thread under an LSTM, its first count again under an MLP (the
+    rest of the process keeps its setting); SciPy's (inside kernels): always one."""
+    import compute
+
+    def model(layer, shape):
+        g = compute.Graph()
+        g.add_node("x", "Input", {"shape": list(shape)})
+        g.add_node("h", layer, {"units": 4})
+        g.add_node("out", "Output", {"loss": "mse"})
+        g.connect("x", "h")
+        g.connect("h", "out")
+        return compute.build_model(g)
+
+    numpy_blas_threads(None)
+    before = blas_threads()
+    lstm, mlp = model("LSTM", (3, 2)), model("Dense", (2,))
+    assert lstm.splits_own_work and not mlp.splits_own_work
+    lstm.forward(np.zeros((2, 3, 2), np.float32))
+    assert blas_threads()["numpy"] == 1 and threads._own
+    mlp.forward(np.zeros((2, 2), np.float32))
+    assert blas_threads() == before and not threads._own
+    assert before.get("scipy", 1) == 1
+
+
+SPLIT_CASES = [
+    Case("SimpleRNN", {"units": 3}, [(4, 2)], batch=5),
+    Case("SimpleRNN", {"units": 3, "return_sequences": True}, [(3, 2)], batch=4),
+    Case("LSTM", {"units": 3}, [(4, 2)], batch=5),
+    Case("LSTM", {"units": 2, "return_sequences": True}, [(3, 3)], batch=4),
+    Case("GRU", {"units": 3}, [(4, 2)], batch=5),
+    Case("GRU", {"units": 2, "reset_gate": False, "return_sequences": True}, [(3, 3)],
+         batch=4),
+    Case("Dense", {"units": 4, "activation": "tanh"}, [(5,)], batch=4),
+    Case("Conv2D", {"filters": 2, "kernel_size": 2, "padding": 1, "activation": "relu"},
+         [(2, 5, 5)], batch=3),
+    Case("Conv2D", {"filters": 2, "kernel_size": 2, "stride": 2}, [(1, 6, 6)], batch=3),
+    Case("Conv2DTranspose", {"filters": 2, "kernel_size": 2, "stride": 2}, [(2, 3, 3)],
+         batch=3),
+]
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES, ids=str)
+def test_split_layers_equal_whole_layers(case, monkeypatch):
+    whole = forward_backward(case)
+    force_split(monkeypatch)
+    parted = forward_backward(case)
+    np.testing.assert_allclose(parted[3], whole[3], rtol=1e-12, atol=1e-12)     # y
+    for got, want in zip(parted[5], whole[5]):                                    # dx
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for name, want in whole[6].items():                                           # grads
+        np.testing.assert_allclose(parted[6][name], want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES, ids=str)
+def test_split_layers_gradients_match_finite_differences(case, split):
+    check_gradients(case)
