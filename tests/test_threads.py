@@ -108,14 +108,14 @@ def blas_threads() -> dict[str, int]:
 
 
 def test_a_model_that_splits_its_own_work_makes_blas_single_threaded():
-    """NumPy's BLAS: one thread under an LSTM, its first count again under an MLP (the
-    rest of the process keeps its setting); SciPy's (inside kernels): always one."""
+    """NumPy's BLAS: one thread under a large LSTM, its first count again under an MLP
+    (the rest of the process keeps its setting); SciPy's (inside kernels): always one."""
     import compute
 
-    def model(layer, shape):
+    def model(layer, shape, units=4):
         g = compute.Graph()
         g.add_node("x", "Input", {"shape": list(shape)})
-        g.add_node("h", layer, {"units": 4})
+        g.add_node("h", layer, {"units": units})
         g.add_node("out", "Output", {"loss": "mse"})
         g.connect("x", "h")
         g.connect("h", "out")
@@ -123,9 +123,10 @@ def test_a_model_that_splits_its_own_work_makes_blas_single_threaded():
 
     numpy_blas_threads(None)
     before = blas_threads()
-    lstm, mlp = model("LSTM", (3, 2)), model("Dense", (2,))
+    lstm, mlp = model("LSTM", (8, 2), units=256), model("Dense", (2,))
     assert lstm.splits_own_work and not mlp.splits_own_work
-    lstm.forward(np.zeros((2, 3, 2), np.float32))
+    assert not model("LSTM", (8, 2), units=8).splits_own_work     # too little work
+    lstm.forward(np.zeros((2, 8, 2), np.float32))
     assert blas_threads()["numpy"] == 1 and threads._own
     mlp.forward(np.zeros((2, 2), np.float32))
     assert blas_threads() == before and not threads._own

@@ -30,14 +30,17 @@ _warm = False
 
 
 def warm_up() -> None:
-    """Pay Numba's one-time start-up (its typed containers, the LLVM code generator:
-    about 0.5 s, holding the GIL) by calling one tiny cached kernel. The designer does
-    this as its window opens, so that the first training step does not freeze it."""
+    """Pay the engine's one-time start-up, holding the GIL: Numba's (its typed
+    containers, the LLVM code generator: about 0.5 s), by calling one tiny cached kernel,
+    and finding the BLAS libraries (threadpoolctl: about 0.1 s). The designer does this
+    as its window opens, so that the first training step does not freeze it."""
     global _warm
     if not _warm:
         import numpy as np
 
+        from .runtime import numpy_blas_threads
         from .stats import sum_squares
 
         sum_squares(np.zeros(1, np.float32))
+        numpy_blas_threads(None)
         _warm = True

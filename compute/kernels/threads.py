@@ -84,9 +84,10 @@ def run_parts(part: Callable[[int], object], parts: int) -> None:
 
 
 def split_rows(n: int, work: int, part: Callable[[slice], object]) -> None:
-    """Run part(rows) over slices of range(n) in parallel when `work` (multiply-adds in
-    all) is worth splitting; one call over all rows otherwise."""
-    parts = min(count(), n) if work >= SPLIT_MACS else 1
+    """Run part(rows) over slices of range(n) in parallel under a model that splits its
+    own work (`engage`) when `work` (multiply-adds in all) is worth splitting; one call
+    over all rows otherwise."""
+    parts = min(count(), n) if _own and work >= SPLIT_MACS else 1
     run_parts(lambda i: part(bounds(n, parts, i)), parts)
 
 

@@ -67,6 +67,9 @@ def layer_class(type_name: str) -> type["Layer"]:
     return types[type_name]
 
 
+OWN_WORK_MACS = 1 << 20      # see Layer.splits_own_work
+
+
 class Layer:
     """Base class: a node of a compiled model, holding its config and forward caches."""
 
@@ -85,9 +88,18 @@ class Layer:
     # set by the model around backward: arrays of the flat gradient buffer that a layer
     # may write its parameter gradients straight into (None: return fresh arrays)
     grad_out: dict[str, np.ndarray] | None = None
-    # True where the layer runs parallel work of its own (not BLAS's): its model then
-    # keeps BLAS single-threaded and splits GEMMs itself (compute/kernels/threads.py)
-    splits_own_work: bool = False
+    # True where the layer runs parallel work of its own (not BLAS's): see splits_own_work
+    own_parallel_work: bool = False
+
+    @property
+    def splits_own_work(self) -> bool:
+        """Whether the model should keep BLAS single-threaded and split its GEMMs itself
+        while it runs (compute/kernels/threads.py): where the layer's own parallel work is
+        large (OWN_WORK_MACS per sample). Below that, waking threads costs more than the
+        work, and BLAS's spinning thread keeps the other core awake, which makes such
+        wake-ups fast on a VM: the 8x8 ResNet example trained 10-20 % slower split, and
+        its window skipped more frames."""
+        return self.own_parallel_work and self.macs() >= OWN_WORK_MACS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

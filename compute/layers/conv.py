@@ -167,7 +167,7 @@ class Conv2D(_ConvBase):
         kh, kw, sh, sw, ph, pw, *_ = self.geo
         self.direct = ((kh, kw, sh, sw) == (3, 3, 1, 1) and ph <= 2 and pw <= 2
                        and self.in_shapes[0][0] <= DIRECT_MAX_CHANNELS)
-        self.splits_own_work = self.direct      # parallel kernels, no GEMM
+        self.own_parallel_work = self.direct    # parallel kernels, no GEMM
 
     def param_shapes(self):
         kh, kw = pair(self.cfg["kernel_size"])

@@ -60,7 +60,7 @@ class Recurrent(Layer):
 
     family = "Recurrent"
     penalized = ("Wx", "Wh")
-    splits_own_work = True      # the time loop, over slices of the batch (`time_loop`)
+    own_parallel_work = True    # the time loop, over slices of the batch (`time_loop`)
     gates: ClassVar[int] = 1
     params = (UNITS, SEQUENCES, INIT, RECURRENT_INIT, USE_BIAS)
 

@@ -29,6 +29,7 @@ class Panel(QWidget):
         style.configure_pyqtgraph()
         self.session = session
         self.dirty = True
+        self._reset_for: list = []      # [run] when a run began since the last redraw
         self.frames = 0                 # redraws done (tests and the latency benchmark)
         self._drawn_at = 0.0
         self.setObjectName(type(self).__name__)
@@ -68,7 +69,9 @@ class Panel(QWidget):
             self.dirty = True
 
     def _on_run_started(self, run) -> None:
-        self.reset(run)
+        # reset at the panel's next redraw: all panels cleared at once made one 50-70 ms
+        # frame as a run started; the frame clock redraws them one per tick
+        self._reset_for = [run]
         self.dirty = True
 
     def reset(self, run) -> None:
@@ -87,6 +90,8 @@ class Panel(QWidget):
         self.dirty = False
         self.frames += 1
         self._drawn_at = now
+        if self._reset_for:
+            self.reset(self._reset_for.pop())
         self.redraw()
         return True
 

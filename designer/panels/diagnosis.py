@@ -63,15 +63,13 @@ class DiagnosisPanel(Panel):
         lay.addWidget(self.list, 1)
         self.findings: list[Finding] = []
         self.views: list[FindingView] = []
+        # a new run clears the findings through findings_changed (no reset of its own)
         session.findings_changed.connect(self.show_findings)
         session.run_finished.connect(lambda _run: self.show_findings(session.findings))
         self.show_findings([])
 
     def redraw(self) -> None:
         pass
-
-    def reset(self, run) -> None:
-        self.show_findings([])
 
     def show_findings(self, findings: list[Finding]) -> None:
         self.findings = list(findings)

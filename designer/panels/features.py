@@ -46,12 +46,12 @@ class FeatureMapsPanel(Panel):
         self._layout_key: tuple | None = None
 
     def reset(self, run) -> None:
-        self._rebuild()
-
-    def _rebuild(self) -> None:
         self.view.clear()
         self.images = {}
         self._layout_key = None
+
+    def _rebuild(self) -> None:
+        self.reset(self.run)
         self.refresh(force=True)
 
     @staticmethod

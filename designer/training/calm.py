@@ -32,7 +32,7 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
-SWITCH_INTERVAL_S = 0.001
+SWITCH_INTERVAL_S = 0.0002
 COLLECT_EVERY_MS = 100
 TRAINING_NICE = 10           # nice value of the training threads (the window keeps 0)
 

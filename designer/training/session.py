@@ -123,6 +123,7 @@ class TrainingSession(QObject):
         self._clock.timeout.connect(self._tick)
         self._idle_frames = 0
         self._forget_runs = False
+        self.settling = False       # a run's thread ended; the window still takes it in
         self.frame_cost = 0.0
         document.path_changed.connect(self._on_document_saved)
         if hasattr(document, "project_replaced"):
@@ -247,8 +248,8 @@ class TrainingSession(QObject):
         self.evaluation = result.evaluation
         run.evaluation = result.evaluation
         self._pending_save = True
-        self._save_weights()
         self.weights_changed.emit()
+        QTimer.singleShot(0, self, self._save_weights)     # file I/O: a turn of its own
 
     def _on_failed(self, text: str, details: str) -> None:
         run = self.current
@@ -263,11 +264,26 @@ class TrainingSession(QObject):
         run = self.current
         if run is not None and run.finished is None and run.error is None:
             run.error = "training ended without a result"
-        self._diagnose(force=True)
-        self.run_finished.emit(run)
-        self._catch_up_gradually()
-        if self._forget_runs:
-            self._clear_runs()
+
+        def this_run(step):     # skipped if another run began meanwhile
+            return lambda: self.current is run and step()
+
+        def settled():
+            if self._forget_runs:
+                self._clear_runs()
+            self.settling = False
+        self.settling = True
+        self._in_turns(this_run(lambda: self._diagnose(force=True)),
+                       this_run(lambda: self.run_finished.emit(run)),
+                       this_run(self._catch_up_gradually), settled)
+
+    def _in_turns(self, *steps) -> None:
+        """Run `steps` one per turn of the event loop, so that frames are drawn between
+        them: done all at once, the end of a run cost one 50-60 ms frame."""
+        first, *rest = steps
+        first()
+        if rest:
+            QTimer.singleShot(0, self, lambda: self._in_turns(*rest))
 
     def add_view(self, view) -> None:
         """Register something the frame clock redraws: `view.refresh(paced=True)` redraws

@@ -69,6 +69,8 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
         timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
         timer.start()
         loop = QEventLoop()
+        ended: list[float] = []
+        session.worker.done.connect(lambda *_: ended.append(time.perf_counter()))
         session.worker.done.connect(loop.quit)
         QTimer.singleShot(int(seconds * 1000), session.stop)     # a run that is too long
         w.training.actions["train"].trigger()
@@ -91,6 +93,10 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
                   "paint max": float(painted.max()),
                   "slowest": max(per_panel, key=lambda k: max(per_panel[k]), default="")}
         if os.environ.get("BENCH_VERBOSE"):
+            end = ended[0] if ended else float("nan")
+            for i in np.flatnonzero(gaps > 50):
+                print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at {ticks[i]:.3f}, {ticks[i] - start:.3f} s after "
+                      f"Train, {ticks[i] - end:+.3f} s from the run's end")
             for name, times in sorted(per_panel.items()):
                 t = np.array(times) * 1000
                 print(f"  {path.stem} {name:18s} n={len(t):4d} median {np.median(t):7.1f} "

@@ -88,7 +88,8 @@ def click(qtbot, window, key: str) -> None:
 
 def wait_finished(qtbot, window, timeout: int = 90_000):
     session = window.training.session
-    qtbot.waitUntil(lambda: not session.busy and session.current is not None
+    qtbot.waitUntil(lambda: not session.busy and not session.settling
+                    and session.current is not None
                     and (session.current.finished is not None or bool(session.current.error)),
                     timeout=timeout)
     for panel in window.training.panels.values():
