@@ -9,8 +9,9 @@ for 50-170 ms while training, besides the panels' own drawing:
   it has work and training takes every cycle it leaves.
 - the GIL: each Python call from Qt (a paint, a signal) needs the GIL, and a thread
   waiting for it waits up to the switch interval (5 ms) while the trainer runs Python
-  between kernels; a frame makes dozens of such calls. The interval is 1 ms while a run
-  is on.
+  between kernels; a frame makes dozens of such calls. The interval is 0.2 ms while a
+  run is on (1 ms still let a frame of the small networks, whose trainer runs mostly
+  Python, wait 50-80 ms in all).
 - the garbage collector: a full collection walks every object of the process (NumPy,
   Numba, Qt wrappers: ~200,000) and took 50-80 ms. Once the run is set up, the long-lived
   objects are frozen out of collection (`gc.freeze`); later garbage is still collected,
