@@ -1,7 +1,7 @@
 """The engine's own threads (compute/kernels/threads.py): parts run at the same time and
 report their errors, split GEMMs equal NumPy's, and layers that split their work (the
-recurrent time loop over the batch, Dense's and Conv2D's GEMMs) give the same values and
-correct gradients split as whole.
+recurrent time loop over the batch, GEMMs, the conv and pool kernels over rows, planes
+or images) give the same values and correct gradients split as whole.
 
 Splitting is forced with a tiny threshold and three parts, so it is tested on any
 machine, whatever its number of cores.
@@ -19,13 +19,19 @@ from tests.harness import Case, check_gradients, forward_backward
 def force_split(monkeypatch):
     """Split everything, in three parts, as under a model that splits its own work."""
     monkeypatch.setattr(threads, "SPLIT_MACS", 1)
+    monkeypatch.setattr(threads, "SPLIT_WORK", 1)
     monkeypatch.setattr(threads, "count", lambda: 3)
     monkeypatch.setattr(threads, "_own", True)
+    splits = []
+    run_parts = threads.run_parts
+    monkeypatch.setattr(threads, "run_parts",
+                        lambda part, parts: (splits.append(parts), run_parts(part, parts)))
+    return splits
 
 
 @pytest.fixture
 def split(monkeypatch):
-    force_split(monkeypatch)
+    return force_split(monkeypatch)
 
 
 def test_parts_run_concurrently_with_part_zero_here(split):
@@ -147,14 +153,22 @@ SPLIT_CASES = [
     Case("Conv2D", {"filters": 2, "kernel_size": 2, "stride": 2}, [(1, 6, 6)], batch=3),
     Case("Conv2DTranspose", {"filters": 2, "kernel_size": 2, "stride": 2}, [(2, 3, 3)],
          batch=3),
+    Case("Conv2D", {"filters": 3, "kernel_size": 3, "padding": 1, "activation": "relu"},
+         [(2, 5, 4)], batch=4),                                    # the direct kernels
+    Case("Conv2D", {"filters": 2, "kernel_size": 3}, [(3, 5, 5)], batch=3),
+    Case("MaxPool2D", {"pool_size": 3, "stride": 2, "padding": 1}, [(2, 5, 5)], batch=3),
+    Case("MaxPool2D", {}, [(3, 4, 4)], batch=2),
+    Case("AvgPool2D", {"pool_size": 2, "padding": "same"}, [(2, 5, 3)], batch=3),
+    Case("Upsample2D", {"factor": 2}, [(2, 3, 2)], batch=3),
 ]
 
 
 @pytest.mark.parametrize("case", SPLIT_CASES, ids=str)
 def test_split_layers_equal_whole_layers(case, monkeypatch):
     whole = forward_backward(case)
-    force_split(monkeypatch)
+    splits = force_split(monkeypatch)
     parted = forward_backward(case)
+    assert max(splits, default=1) > 1, "nothing was split"
     np.testing.assert_allclose(parted[3], whole[3], rtol=1e-12, atol=1e-12)     # y
     for got, want in zip(parted[5], whole[5]):                                    # dx
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

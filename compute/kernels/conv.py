@@ -13,9 +13,9 @@ writes outside it are dropped (col2im), which is also how a transposed convoluti
 Arrays are C-contiguous float32 or float64; sizes and strides are Python ints.
 """
 import numpy as np
-from numba import prange
 
 from . import kernel
+from . import threads
 
 
 @kernel(inline="always")
@@ -65,9 +65,10 @@ def add_run(dst, d, src, s, lo, hi, step):
 # wraparound test to every access, which stops LLVM from vectorising the runs (5-8x
 # slower on the short rows of small images).
 
-@kernel(parallel=True)
-def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
-    """cols[(c, i, j), n·P + oy·ow + ox] = x[n, c, oy·sh + i − ph, ox·sw + j − pw] (0 outside).
+@kernel
+def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, lo, hi):
+    """cols[(c, i, j), n·P + oy·ow + ox] = x[n, c, oy·sh + i − ph, ox·sw + j − pw] (0 outside),
+    for the rows (c, i, j) in [lo, hi).
 
     Shape: x (N, C, H, W) -> cols (C·kh·kw, N·oh·ow), both C-contiguous.
     """
@@ -75,7 +76,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     p = oh * ow
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for r in prange(n_ch * kh * kw):
+    for r in range(lo, hi):
         c = r // (kh * kw)
         i = (r // kw) % kh
         j = r % kw
@@ -94,17 +95,18 @@ def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
                 d += ow
 
 
-@kernel(parallel=True)
-def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
-    """The adjoint of im2col: adds every column entry back to its image pixel.
+@kernel
+def _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, lo, hi):
+    """The adjoint of im2col: adds every column entry back to its image pixel, for the
+    (n, c) planes n·C + c in [lo, hi) (planes do not overlap: threads never race).
 
-    `x` (N, C, H, W) must be zeroed by the caller; each (n, c) plane belongs to one thread.
+    `x` (N, C, H, W) must be zeroed by the caller.
     """
     n_img, n_ch, h, w = x.shape
     p = oh * ow
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for q in prange(n_img * n_ch):
+    for q in range(lo, hi):
         n = q // n_ch
         c = q % n_ch
         for i in range(kh):
@@ -120,10 +122,10 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
                     src += ow
 
 
-@kernel(parallel=True)
-def channels_to_batch(y2, b, relu, y):
+@kernel
+def _channels_to_batch(y2, b, relu, y, lo, hi):
     """y[n, f, p] = y2[f, n·P + p] + b[f], or its ReLU (fused: one pass over y instead of
-    two): the GEMM result back to batch-first layout.
+    two), for the images n in [lo, hi): the GEMM result back to batch-first layout.
 
     Shape: y2 (F, N·P), b (F,) -> y (N, F, P).
     """
@@ -131,7 +133,7 @@ def channels_to_batch(y2, b, relu, y):
     yf = y.reshape(-1)
     y2f = y2.reshape(-1)
     zero = y.dtype.type(0)
-    for n in prange(n_img):
+    for n in range(lo, hi):
         for f in range(n_f):
             bf = b[f]
             d = (n * n_f + f) * p
@@ -145,9 +147,10 @@ def channels_to_batch(y2, b, relu, y):
                     yf[np.uint64(d + t)] = y2f[np.uint64(s + t)] + bf
 
 
-@kernel(parallel=True)
-def batch_to_channels(dy, mask, dy2, sums):
-    """dy2[f, n·P + p] = dy[n, f, p], and sums[f] = Σ dy[:, f, :] (the bias gradient).
+@kernel
+def _batch_to_channels(dy, mask, dy2, sums, lo, hi):
+    """dy2[f, n·P + p] = dy[n, f, p], and sums[f] = Σ dy[:, f, :] (the bias gradient), for
+    the channels f in [lo, hi).
     With a `mask` of dy's shape (a ReLU's output; empty for none), dy counts only where
     mask > 0: the ReLU's backward fused in.
 
@@ -159,7 +162,7 @@ def batch_to_channels(dy, mask, dy2, sums):
     masked = mf.size == dyf.size
     dy2f = dy2.reshape(-1)
     zero = dy.dtype.type(0)
-    for f in prange(n_f):
+    for f in range(lo, hi):
         acc = 0.0
         for n in range(n_img):
             s = (n * n_f + f) * p
@@ -176,3 +179,32 @@ def batch_to_channels(dy, mask, dy2, sums):
                     dy2f[np.uint64(d + t)] = v
                     acc += v
         sums[f] = acc
+
+
+# -- over the engine's threads (threads.split: one part where the work is small) ----------
+def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    """`_im2col` over all rows of `cols`, in parallel."""
+    def part(lo, hi):
+        _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, lo, hi)
+    threads.split(cols.shape[0], cols.size, part)
+
+
+def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
+    """`_col2im` over all planes of `x` (zeroed by the caller), in parallel."""
+    def part(lo, hi):
+        _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, lo, hi)
+    threads.split(x.shape[0] * x.shape[1], cols.size, part)
+
+
+def channels_to_batch(y2, b, relu, y):
+    """`_channels_to_batch` over all images, in parallel."""
+    def part(lo, hi):
+        _channels_to_batch(y2, b, relu, y, lo, hi)
+    threads.split(y.shape[0], y.size, part)
+
+
+def batch_to_channels(dy, mask, dy2, sums):
+    """`_batch_to_channels` over all channels, in parallel."""
+    def part(lo, hi):
+        _batch_to_channels(dy, mask, dy2, sums, lo, hi)
+    threads.split(dy.shape[1], dy.size, part)

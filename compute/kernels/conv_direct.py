@@ -16,9 +16,9 @@ Work is split into `threads` equal runs of images (the caller passes Numba's thr
 count), each with its own scratch. Arrays are C-contiguous float32 or float64.
 """
 import numpy as np
-from numba import prange
 
 from . import kernel
+from . import threads
 
 
 @kernel(inline="always")
@@ -105,20 +105,20 @@ def correlate(xp, wp, w, b, relu, acc, y, n):
                     yf[np.uint64(d + t)] = acc[np.uint64(s + t)]
 
 
-@kernel(parallel=True)
-def conv3x3(x, w, b, ph, pw, relu, threads, y):
-    """y[n, f] = b[f] + Σ_c x[n, c] ⋆ w[f, c] (zero padding ph, pw; stride 1), or its ReLU.
+@kernel
+def _conv3x3(x, w, b, ph, pw, relu, y, lo, hi):
+    """y[n, f] = b[f] + Σ_c x[n, c] ⋆ w[f, c] (zero padding ph, pw; stride 1), or its ReLU,
+    for the images n in [lo, hi).
 
     Shape: x (N, C, H, W), w (F, C, 3, 3), b (F,) -> y (N, F, OH, OW) with
     H + 2·ph = OH + 2 and W + 2·pw = OW + 2.
     """
-    n_img, n_ch, oh, ow = x.shape[0], x.shape[1], y.shape[2], y.shape[3]
-    for part in prange(threads):
-        xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)  # +2: the last overrun
-        acc = np.empty(oh * (ow + 2), x.dtype)
-        for n in range(part * n_img // threads, (part + 1) * n_img // threads):
-            pad_image(x, n, ph, pw, oh + 2, ow + 2, xp)
-            correlate(xp, ow + 2, w, b, relu, acc, y, n)
+    n_ch, oh, ow = x.shape[1], y.shape[2], y.shape[3]
+    xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)  # +2: the last overrun
+    acc = np.empty(oh * (ow + 2), x.dtype)
+    for n in range(lo, hi):
+        pad_image(x, n, ph, pw, oh + 2, ow + 2, xp)
+        correlate(xp, ow + 2, w, b, relu, acc, y, n)
 
 
 @kernel
@@ -163,26 +163,51 @@ def backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, g, g
         correlate(dq, x.shape[3] + 2, flipped, zeros, False, acc, dx, n)
 
 
-@kernel(parallel=True)
-def conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, threads, gw, gb, dx):
-    """Gradients of `conv3x3`: weights and bias as one partial sum per run of images in
-    gw[part] (F, C·9) and gb[part] (F,) (the caller adds them up), and the input gradient
-    dx (unless empty), the full correlation of dz with `flipped` (C, F, 3, 3), the kernel
-    rotated 180° and transposed; `zeros` is C zeros. dz = dy, or dy where mask > 0 when
-    `mask` (the ReLU's output, dy's shape) is not empty.
+@kernel
+def _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, lo, hi):
+    """Gradients of `conv3x3` over the images n in [lo, hi): weights and bias as partial
+    sums in gw (F, C·9) and gb (F,) (set here; the caller adds up the parts), and the
+    input gradient dx (unless empty), the full correlation of dz with `flipped`
+    (C, F, 3, 3), the kernel rotated 180° and transposed; `zeros` is C zeros.
+    dz = dy, or dy where mask > 0 when `mask` (the ReLU's output, dy's shape) is not empty.
 
-    Shape: x (N, C, H, W), dy (N, F, OH, OW) -> gw (threads, F, C·9), gb (threads, F),
-    dx (N, C, H, W).
+    Shape: x (N, C, H, W), dy (N, F, OH, OW) -> gw (F, C·9), gb (F,), dx (N, C, H, W).
     """
-    n_img, n_ch, h, w = x.shape
+    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
     n_f, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
-    for part in prange(threads):
-        xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)
-        dw = np.zeros(n_f * oh * (ow + 2), x.dtype)
-        dq = np.zeros(n_f * (h + 2) * (w + 2) + 2, x.dtype)
-        acc = np.empty(h * (w + 2), x.dtype)
-        gw[part] = 0
-        gb[part] = 0
-        for n in range(part * n_img // threads, (part + 1) * n_img // threads):
-            backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, gw[part],
-                           gb[part], dx)
+    xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)
+    dw = np.zeros(n_f * oh * (ow + 2), x.dtype)
+    dq = np.zeros(n_f * (h + 2) * (w + 2) + 2, x.dtype)
+    acc = np.empty(h * (w + 2), x.dtype)
+    gw[:] = 0
+    gb[:] = 0
+    for n in range(lo, hi):
+        backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, gw, gb, dx)
+
+
+# -- over the engine's threads (threads.split: one part where the work is small) ----------
+def conv3x3(x, w, b, ph, pw, relu, y):
+    """`_conv3x3` over all images, in parallel."""
+    def part(lo, hi):
+        _conv3x3(x, w, b, ph, pw, relu, y, lo, hi)
+    threads.split(x.shape[0], y.size * w.shape[1] * 9, part)
+
+
+def conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx):
+    """`_conv3x3_backward` over all images, in parallel: each part sums its images'
+    weight and bias gradients apart, and gw (F, C·9) and gb (F,) get their totals."""
+    n = x.shape[0]
+    parts = threads.parts_for(n, 2 * dy.size * x.shape[1] * 9)
+    if parts == 1:
+        _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, 0, n)
+        return
+    gws = np.empty((parts,) + gw.shape, gw.dtype)
+    gbs = np.empty((parts,) + gb.shape, gb.dtype)
+
+    def part(i):
+        r = threads.bounds(n, parts, i)
+        _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gws[i], gbs[i], dx,
+                          r.start, r.stop)
+    threads.run_parts(part, parts)
+    np.sum(gws, axis=0, out=gw)
+    np.sum(gbs, axis=0, out=gb)

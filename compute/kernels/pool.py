@@ -1,16 +1,17 @@
 """Pooling and nearest-neighbour upsampling kernels.
 
-Every kernel works plane by plane: arrays are viewed as (N·C, H, W), one plane per
-thread, so backward scatters never race. Window (oy, ox) covers input rows
+Every kernel works plane by plane on the planes [lo, hi): arrays are viewed as
+(N·C, H, W), and threads take disjoint runs of planes (`threads.split`), so backward
+scatters never race. Window (oy, ox) covers input rows
 oy·sh − ph ... oy·sh − ph + kh − 1 (likewise columns); the part outside the image is
 padding, -inf for max pooling (it is never chosen) and zeros for average pooling (they
 count in the divisor kh·kw, as PyTorch's count_include_pad=True does). The layer makes
 sure every window holds at least one real pixel.
 """
 import numpy as np
-from numba import prange
 
 from . import kernel
+from . import threads
 
 
 @kernel(inline="always")
@@ -46,8 +47,8 @@ def max_2x2(xf, yf, af, src, o, w, oh, ow):
             o += 1
 
 
-@kernel(parallel=True)
-def pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg):
+@kernel
+def _pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg, lo, hi):
     """Window maxima (use_max; arg gets the flat index iy·W + ix of each, the first on
     ties) or window means with padded zeros counted (arg unused). One kernel for both
     halves the compile time; the branches are loop-invariant.
@@ -60,7 +61,7 @@ def pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg):
     scale = 1.0 / (kh * kw)
     plain_2x2 = (use_max and kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0
                  and pw == 0 and 2 * oh <= h and 2 * ow <= w)   # no padding on any side
-    for q in prange(planes):
+    for q in range(lo, hi):
         src = q * h * w
         o = q * oh * ow
         if plain_2x2:
@@ -104,14 +105,14 @@ def max_backward(dy, arg, dx):
             dx[q, np.uint64(arg[q, k])] += dy[q, k]
 
 
-@kernel(parallel=True)
-def avg_backward(dy, kh, kw, sh, sw, ph, pw, dx):
+@kernel
+def _avg_backward(dy, kh, kw, sh, sw, ph, pw, dx, lo, hi):
     """Spreads dy / (kh·kw) over each window. Shape: (N·C, OH, OW) -> dx (N·C, H, W), zeroed."""
     planes, h, w = dx.shape
     oh, ow = dy.shape[1], dy.shape[2]
     dyf, dxf = dy.reshape(-1), dx.reshape(-1)
     scale = 1.0 / (kh * kw)
-    for q in prange(planes):
+    for q in range(lo, hi):
         dst = q * h * w
         o = q * oh * ow
         for oy in range(oh):
@@ -126,14 +127,14 @@ def avg_backward(dy, kh, kw, sh, sw, ph, pw, dx):
                 o += 1
 
 
-@kernel(parallel=True)
-def upsample_forward(x, fh, fw, y):
+@kernel
+def _upsample_forward(x, fh, fw, y, lo, hi):
     """Nearest neighbour: y[q, iy·fh + a, ix·fw + b] = x[q, iy, ix].
 
     Shape: x (N·C, H, W) -> y (N·C, H·fh, W·fw).
     """
     planes, h, w = x.shape
-    for q in prange(planes):
+    for q in range(lo, hi):
         for iy in range(h):
             for a in range(fh):
                 oy = iy * fh + a
@@ -143,11 +144,11 @@ def upsample_forward(x, fh, fw, y):
                         y[q, oy, ix * fw + b] = v
 
 
-@kernel(parallel=True)
-def upsample_backward(dy, fh, fw, dx):
+@kernel
+def _upsample_backward(dy, fh, fw, dx, lo, hi):
     """dx[q, iy, ix] = Σ of dy over the fh×fw block it was copied to."""
     planes, h, w = dx.shape
-    for q in prange(planes):
+    for q in range(lo, hi):
         for iy in range(h):
             for ix in range(w):
                 s = 0.0
@@ -155,3 +156,32 @@ def upsample_backward(dy, fh, fw, dx):
                     for b in range(fw):
                         s += dy[q, iy * fh + a, ix * fw + b]
                 dx[q, iy, ix] = s
+
+
+# -- over the engine's threads (threads.split: one part where the work is small) ----------
+def pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg):
+    """`_pool_forward` over all planes, in parallel."""
+    def part(lo, hi):
+        _pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg, lo, hi)
+    threads.split(x.shape[0], x.size, part)
+
+
+def avg_backward(dy, kh, kw, sh, sw, ph, pw, dx):
+    """`_avg_backward` over all planes of `dx` (zeroed by the caller), in parallel."""
+    def part(lo, hi):
+        _avg_backward(dy, kh, kw, sh, sw, ph, pw, dx, lo, hi)
+    threads.split(dx.shape[0], dx.size, part)
+
+
+def upsample_forward(x, fh, fw, y):
+    """`_upsample_forward` over all planes, in parallel."""
+    def part(lo, hi):
+        _upsample_forward(x, fh, fw, y, lo, hi)
+    threads.split(x.shape[0], y.size, part)
+
+
+def upsample_backward(dy, fh, fw, dx):
+    """`_upsample_backward` over all planes, in parallel."""
+    def part(lo, hi):
+        _upsample_backward(dy, fh, fw, dx, lo, hi)
+    threads.split(dx.shape[0], dy.size, part)

@@ -27,8 +27,10 @@ import numpy as np
 
 from .runtime import numpy_blas_threads
 
-# multiply-adds below which a GEMM stays on one thread: handing a part to a worker costs
-# about 30 µs, a GEMM of 2^20 multiply-adds takes about 20 µs on one core
+# below these a kernel or a GEMM stays on one thread: handing a part to a worker costs
+# 30-150 µs (waking a sleeping thread on a VM); 2^18 elements copied or 2^20 BLAS
+# multiply-adds take about 100 µs on one core
+SPLIT_WORK = 1 << 18
 SPLIT_MACS = 1 << 20
 
 _own = False        # whether the running model splits its GEMMs itself (`engage`)
@@ -83,12 +85,18 @@ def run_parts(part: Callable[[int], object], parts: int) -> None:
             raise e
 
 
-def split_rows(n: int, work: int, part: Callable[[slice], object]) -> None:
-    """Run part(rows) over slices of range(n) in parallel under a model that splits its
-    own work (`engage`) when `work` (multiply-adds in all) is worth splitting; one call
-    over all rows otherwise."""
-    parts = min(count(), n) if _own and work >= SPLIT_MACS else 1
-    run_parts(lambda i: part(bounds(n, parts, i)), parts)
+def parts_for(n: int, work: int, min_work: int | None = None, own_only: bool = False) -> int:
+    """How many parts to split n items into: one unless `work` (elements or multiply-adds
+    in all) reaches `min_work` (SPLIT_WORK), and with `own_only` unless the running model
+    splits its own work (`engage`); else one per thread, at most n."""
+    enough = work >= (SPLIT_WORK if min_work is None else min_work)
+    return max(1, min(count(), n)) if enough and (_own or not own_only) else 1
+
+
+def split(n: int, work: int, part: Callable[[int, int], object], **when) -> None:
+    """Run part(lo, hi) over `parts_for(n, work, **when)` runs of range(n) at once."""
+    parts = parts_for(n, work, **when)
+    run_parts(lambda i: part(n * i // parts, n * (i + 1) // parts), parts)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

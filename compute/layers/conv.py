@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 
-import numba
 import numpy as np
 
 from .. import activations
@@ -260,8 +259,7 @@ class Conv2D(_ConvBase):
         *_, ph, pw, oh, ow = self.geo
         relu = self.cfg["activation"] == "relu"      # fused into the kernel's output write
         z = np.empty((n, f, oh, ow), self.dtype)
-        kd.conv3x3(x, np.ascontiguousarray(p["W"]), self._bias(p, f), ph, pw, relu,
-                   numba.get_num_threads(), z)
+        kd.conv3x3(x, np.ascontiguousarray(p["W"]), self._bias(p, f), ph, pw, relu, z)
         self._x, self._n = x, n
         return self._output(z, relu)
 
@@ -270,19 +268,19 @@ class Conv2D(_ConvBase):
         the full correlation of dz with the flipped kernel W'[c, f] = W[f, c] rotated 180°."""
         x, (c, h, w), f = self._x, self.in_shapes[0], self.cfg["filters"]
         ph, pw = self.geo[4:6]
-        relu, threads = self.cfg["activation"] == "relu", numba.get_num_threads()
+        relu = self.cfg["activation"] == "relu"
         dz = np.ascontiguousarray(dy, self.dtype) if relu else self._dz(dy)
         mask = self._y if relu else dz[:0]
-        gw, gb = self._buffer("gw", (threads, f, c * 9)), self._buffer("gb", (threads, f))
         flipped = self._buffer("flipped", (c, f, 3, 3))
         flipped[...] = p["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
         dx = np.empty((self._n, c, h, w) if self.needs_input_grad else (0, c, h, w),
                       self.dtype)
-        kd.conv3x3_backward(x, dz, mask, ph, pw, flipped, self._zeros(c), threads, gw, gb, dx)
         grads = {"W": self._grad_w(p)}
-        np.sum(gw, axis=0, out=grads["W"].reshape(f, c * 9))
+        gb = np.empty(f, self.dtype)
+        kd.conv3x3_backward(x, dz, mask, ph, pw, flipped, self._zeros(c),
+                            grads["W"].reshape(f, c * 9), gb, dx)
         if "b" in p:
-            grads["b"] = gb.sum(axis=0)
+            grads["b"] = gb
         self._x = None
         return [dx if self.needs_input_grad else None], grads
 

@@ -23,7 +23,8 @@ import numpy as np
 from .. import initializers
 from ..errors import ShapeError
 from ..kernels import recurrent as k
-from ..kernels.threads import matmul, split_rows
+from ..kernels import threads
+from ..kernels.threads import matmul
 from ..params import Param
 from .base import Layer, register
 from .core import fmt
@@ -162,8 +163,9 @@ class Recurrent(Layer):
         except the weights, which are 2-D and shared."""
         n, t = self._nt
         work = n * t * self.units * self.gates * self.units
-        split_rows(n, work, lambda rows: kernel(
-            *(a[rows] if a.ndim == 3 else a for a in arrays)))
+        threads.split(n, work, lambda lo, hi: kernel(*(a[lo:hi] if a.ndim == 3 else a
+                                                      for a in arrays)),
+                      min_work=threads.SPLIT_MACS, own_only=True)
 
     def states(self, every_step: bool, gates: int = 1) -> np.ndarray:
         """A fresh (N, T, gates·H) array, or (N, 1, H) for the last step only."""
