@@ -1,20 +1,15 @@
 """Numba kernels: pure functions on arrays, no layer state (STYLE.md lesson 1).
 
-Every kernel is compiled with ``cache=True`` so a warm start costs no compilation.
+Every kernel is compiled with ``cache=True`` so a warm start costs no compilation. No
+kernel is ``parallel=True``: such kernels took 5-15 s each to compile. Kernels worth
+running on several threads take a range of their outer loop instead, and `threads`
+runs the ranges at once (they are ``nogil``).
 """
-import os
-
-import numba
 from numba import njit
 
-# Numba's default OpenMP layer fighting multi-threaded OpenBLAS for the same two cores made
-# an MLP 11x slower on our machines; the workqueue layer does not (issue 6).
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
-
-# the options every kernel shares; parallel kernels add parallel=True themselves
-# error_model="numpy": a division by zero gives inf/nan (reported as divergence by the
-# trainer) instead of raising, and lets LLVM vectorise loops with divisions
+# the options every kernel shares; error_model="numpy": a division by zero gives inf/nan
+# (reported as divergence by the trainer) instead of raising, and lets LLVM vectorise
+# loops with divisions
 JIT = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 

@@ -12,9 +12,13 @@ work of their own (the recurrent time loop split over the batch, the direct 3x3 
 kernels) would fight the spinning thread for its core: an LSTM time loop split over two
 threads ran 2x slower right after a two-thread GEMM than on its own. Such a model keeps
 NumPy's BLAS single-threaded and splits its large GEMMs itself (`matmul`), over threads
-that sleep while idle, as Numba's workqueue threads do. Measured on 2 cores with the
-benchmark's fair pauses: the residual CNN 0.63x -> 1.0x PyTorch, the LSTM 0.7x -> 0.9x;
-the MLP stayed at 1.3-1.4x only with BLAS's own threads (0.9-1.0x split here).
+that sleep while idle. Measured on 2 cores with the benchmark's fair pauses: the residual
+CNN 0.63x -> 1.0x PyTorch, the LSTM 0.7x -> 0.9x; the MLP stayed at 1.3-1.4x only with
+BLAS's own threads (0.9-1.0x split here).
+
+The kernels that take a range (conv and pool layouts, the direct convolutions, the
+recurrent time loop) run through `split` whatever the model: one part per thread where
+the work is large enough, else one call on this thread.
 """
 from __future__ import annotations
 
