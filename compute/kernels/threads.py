@@ -16,9 +16,10 @@ that sleep while idle. Measured on 2 cores with the benchmark's fair pauses: the
 CNN 0.63x -> 1.0x PyTorch, the LSTM 0.7x -> 0.9x; the MLP stayed at 1.3-1.4x only with
 BLAS's own threads (0.9-1.0x split here).
 
-The kernels that take a range (conv and pool layouts, the direct convolutions, the
-recurrent time loop) run through `split` whatever the model: one part per thread where
-the work is large enough, else one call on this thread.
+The kernels that take a range (conv and pool layouts, the direct convolutions) run
+through `split` whatever the model: one part per thread where the work is large enough,
+else one call on this thread. The recurrent time loop splits only under a model that
+splits its own work.
 """
 from __future__ import annotations
 
