@@ -258,6 +258,21 @@ def test_stop_wakes_a_paused_run():
     assert not thread.is_alive() and trainer.history.reason == "stopped"
 
 
+
+def test_the_gate_is_passed_before_every_step():
+    """A window's gate (it waits there while drawing) runs on the training thread before
+    each step, and the step waits for it."""
+    trainer = Trainer(make_project(epochs=2, batch_size=16), snapshot_every=0)
+    seen = []
+
+    def gate():
+        seen.append((threading.get_ident(), trainer.step))
+        time.sleep(0.001)
+    trainer.gate = gate
+    trainer.run()
+    assert [step for _, step in seen] == list(range(trainer.step)) and trainer.step == 10
+    assert {tid for tid, _ in seen} == {threading.get_ident()}
+
 # -- early stopping ----------------------------------------------------------------------------
 def test_early_stopping_restores_the_best_weights(tmp_path):
     # few noisy points and a wide network: the validation loss soon rises

@@ -117,6 +117,9 @@ class Trainer:
         self._stop = threading.Event()
         self._go = threading.Event()
         self._go.set()
+        # called between steps on the training thread (a window waits there while it
+        # draws a frame, so that the frame need not share the GIL with this thread)
+        self.gate: Callable[[], object] | None = None
         self._started = False
         self.state = "ready"        # ready, running, paused, finished
         self.step = 0               # optimisation steps done
@@ -157,6 +160,8 @@ class Trainer:
             self._go.wait()
             self._paused += time.perf_counter() - start
             self.state = "running"
+        if self.gate is not None:
+            self.gate()
         return not self._stop.is_set()
 
     # -- the run ----------------------------------------------------------------------

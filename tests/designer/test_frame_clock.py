@@ -59,3 +59,18 @@ def test_a_panel_redraws_at_most_fps_times_a_second_unless_asked(qtbot, tmp_path
     panel.dirty = True
     time.sleep(1.0 / panel_base.FPS + 0.01)
     assert panel.refresh() is True
+
+
+def test_the_trainer_waits_while_a_frame_is_drawn(qtbot, tmp_path):
+    """During a tick's redraw and its repaint the session's gate is closed (a trainer
+    waits between steps); it opens once the frame is done."""
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "gate")
+    session = w.training.session
+    session.views.clear()
+    view = FakeView()
+    seen = []
+    view.refresh = lambda force=False, paced=True: seen.append(session._frame_done.is_set())
+    session.add_view(view)
+    session._tick()
+    assert seen == [False] and not session._frame_done.is_set()
+    qtbot.waitUntil(session._frame_done.is_set, timeout=1000)
