@@ -201,6 +201,8 @@ class Trainer:
         return self.history
 
     def _start(self) -> None:
+        if self.gate is not None:
+            self.gate()
         if self.run_dir is not None:
             self._folder = RunFolder(self.run_dir)
             self._folder.save_project(self.as_trained)

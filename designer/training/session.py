@@ -178,14 +178,20 @@ class TrainingSession(QObject):
         self._idle_frames = 0
         self._clock.start()
 
+        def gate() -> None:
+            self._frame_done.wait(FRAME_GATE_S)
+
         def factory(proj, post):
+            gate()                          # the set-up, too, leaves frames the GIL
             trainer = Trainer(proj, callbacks=[post])
-            trainer.gate = lambda: self._frame_done.wait(FRAME_GATE_S)
+            trainer.gate = gate
+            gate()
             trainer.callbacks.append(_Throttle(trainer))
             trainer.probes.update(make_probes(trainer.model, trainer.dataset,
                                               trainer.data_settings))
             if initial is not None:
                 _load_initial(trainer.model, initial)
+            gate()
             return _Job(trainer, post)
 
         self.worker.start(project, factory)
