@@ -259,9 +259,9 @@ def test_stop_wakes_a_paused_run():
 
 
 
-def test_the_gate_is_passed_before_every_step():
-    """A window's gate (it waits there while drawing) runs on the training thread before
-    each step, and the step waits for it."""
+def test_the_gate_is_passed_before_the_run_and_every_step():
+    """A window's gate (it waits there while drawing) runs on the training thread as the
+    run starts and before each step, and the step waits for it."""
     trainer = Trainer(make_project(epochs=2, batch_size=16), snapshot_every=0)
     seen = []
 
@@ -270,7 +270,8 @@ def test_the_gate_is_passed_before_every_step():
         time.sleep(0.001)
     trainer.gate = gate
     trainer.run()
-    assert [step for _, step in seen] == list(range(trainer.step)) and trainer.step == 10
+    assert [step for _, step in seen] == [0] + list(range(trainer.step))
+    assert trainer.step == 10
     assert {tid for tid, _ in seen} == {threading.get_ident()}
 
 # -- early stopping ----------------------------------------------------------------------------
