@@ -79,6 +79,7 @@ class Model:
         self.output_ids = [n for n in self.order if isinstance(self.layers[n], Output)]
         # who splits the GEMMs while this model runs: BLAS or the engine (kernels/threads.py)
         self.splits_own_work = any(l.splits_own_work for l in self.layers.values())
+        self.kernels_call_blas = any(l.kernels_call_blas for l in self.layers.values())
         rng = np.random.default_rng(seed)
         self.params: dict[str, Arrays] = {}
         for n in self.order:
@@ -132,7 +133,7 @@ class Model:
         Outputs are probabilities for the cross-entropy losses (softmax/sigmoid applied).
         """
         values = self._bind_inputs(x)
-        threads.engage(self.splits_own_work)
+        threads.engage(self.splits_own_work, self.kernels_call_blas)
         for n in self.order:
             if n in values:
                 continue

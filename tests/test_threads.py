@@ -179,3 +179,37 @@ def test_split_layers_equal_whole_layers(case, monkeypatch):
 @pytest.mark.parametrize("case", SPLIT_CASES, ids=str)
 def test_split_layers_gradients_match_finite_differences(case, split):
     check_gradients(case)
+
+
+def test_blas_is_looked_for_only_where_a_model_needs_it():
+    """A plain MLP leaves BLAS alone (finding it costs ~0.1 s of a start); a recurrent
+    model, whose kernels call SciPy's BLAS, makes that one single-threaded."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import json, numpy as np, compute
+from compute.kernels import runtime
+def model(layer, shape):
+    g = compute.Graph()
+    g.add_node("x", "Input", {"shape": list(shape)})
+    g.add_node("h", layer, {"units": 4})
+    g.add_node("out", "Output", {"loss": "mse"})
+    g.connect("x", "h")
+    g.connect("h", "out")
+    return compute.build_model(g)
+model("Dense", (3,)).forward(np.zeros((2, 3), np.float32))
+print(runtime.blas_found())
+model("SimpleRNN", (3, 2)).forward(np.zeros((2, 3, 2), np.float32))
+print(json.dumps([runtime.blas_found(), [lib.num_threads for lib in runtime._blas.scipy]]))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, second = out.stdout.strip().splitlines()[-2:]
+    assert first == "False"
+    found, scipy_threads = json.loads(second)
+    assert found is True and set(scipy_threads) <= {1}

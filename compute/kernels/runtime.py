@@ -68,6 +68,11 @@ class _Blas:
 _blas: _Blas | None = None
 
 
+def blas_found() -> bool:
+    """Whether `numpy_blas_threads` ran (and may have changed something) already."""
+    return _blas is not None
+
+
 def numpy_blas_threads(n: int | None) -> None:
     """Set the threads of NumPy's BLAS (None: as many as it had at first), and make
     SciPy's single-threaded.

@@ -30,7 +30,7 @@ from typing import Callable
 import numba
 import numpy as np
 
-from .runtime import numpy_blas_threads
+from .runtime import blas_found, numpy_blas_threads
 
 # below these a kernel or a GEMM stays on one thread: handing a part to a worker costs
 # 30-150 µs (waking a sleeping thread on a VM); 2^18 elements copied or 2^20 BLAS
@@ -50,12 +50,16 @@ def count() -> int:
     return numba.get_num_threads()
 
 
-def engage(own: bool) -> None:
+def engage(own: bool, kernel_blas: bool = False) -> None:
     """Before a model runs: `own` (its layers run parallel work of their own) makes
     NumPy's BLAS single-threaded and `matmul` split large products over this module's
-    threads; otherwise BLAS keeps its threads and `matmul` leaves the splitting to it."""
+    threads; otherwise BLAS keeps its threads and `matmul` leaves the splitting to it.
+    `kernel_blas`: its kernels call BLAS (SciPy's, made single-threaded). Where neither
+    applies and nothing was changed before, BLAS is not even looked for (threadpoolctl
+    takes about 0.1 s of a start)."""
     global _own
-    numpy_blas_threads(1 if own else None)
+    if own or kernel_blas or blas_found():
+        numpy_blas_threads(1 if own else None)
     _own = own
 
 

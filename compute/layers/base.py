@@ -90,6 +90,9 @@ class Layer:
     grad_out: dict[str, np.ndarray] | None = None
     # True where the layer runs parallel work of its own (not BLAS's): see splits_own_work
     own_parallel_work: bool = False
+    # True where its kernels call BLAS themselves (np.dot inside Numba: SciPy's BLAS, which
+    # the model keeps single-threaded; compute/kernels/runtime.py)
+    kernels_call_blas: bool = False
 
     @property
     def splits_own_work(self) -> bool:

@@ -62,6 +62,7 @@ class Recurrent(Layer):
     family = "Recurrent"
     penalized = ("Wx", "Wh")
     own_parallel_work = True    # the time loop, over slices of the batch (`time_loop`)
+    kernels_call_blas = True    # its per-step h @ Wh
     gates: ClassVar[int] = 1
     params = (UNITS, SEQUENCES, INIT, RECURRENT_INIT, USE_BIAS)
 
