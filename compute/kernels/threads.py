@@ -66,7 +66,9 @@ def engage(own: bool, kernel_blas: bool = False) -> None:
 def _workers(n: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _lock:
-        if _pool is None or _pool_size < n:
+        if _pool is None or _pool_size < n:         # first use, or more threads allowed
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(n, thread_name_prefix="netwright")
             _pool_size = n
         return _pool
@@ -105,7 +107,11 @@ def parts_for(n: int, work: int, min_work: int | None = None, own_only: bool = F
 def split(n: int, work: int, part: Callable[[int, int], object], **when) -> None:
     """Run part(lo, hi) over `parts_for(n, work, **when)` runs of range(n) at once."""
     parts = parts_for(n, work, **when)
-    run_parts(lambda i: part(n * i // parts, n * (i + 1) // parts), parts)
+
+    def run(i: int) -> None:
+        r = bounds(n, parts, i)
+        part(r.start, r.stop)
+    run_parts(run, parts)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
