@@ -331,6 +331,8 @@ class TrainingSession(QObject):
         start = time.perf_counter()
         self._frame_done.clear()        # the trainer waits between steps (see `_paced`)
         drew = self._draw_one()
+        if not drew:
+            self._frame_done.set()      # nothing drawn: no frame to wait for
         QTimer.singleShot(0, lambda: self._paced(start))
         if self.busy:
             self._diagnose()
