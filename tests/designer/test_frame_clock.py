@@ -69,8 +69,15 @@ def test_the_trainer_waits_while_a_frame_is_drawn(qtbot, tmp_path):
     session.views.clear()
     view = FakeView()
     seen = []
-    view.refresh = lambda force=False, paced=True: seen.append(session._frame_done.is_set())
+
+    def refresh(force=False, paced=True) -> bool:
+        seen.append(session._frame_done.is_set())
+        return view.stale
+    view.refresh = refresh
     session.add_view(view)
     session._tick()
     assert seen == [False] and not session._frame_done.is_set()
     qtbot.waitUntil(session._frame_done.is_set, timeout=1000)
+    view.stale = False          # a tick that draws nothing leaves the gate open
+    session._tick()
+    assert seen == [False, False] and session._frame_done.is_set()
