@@ -234,13 +234,13 @@ class LSTM(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         ys, self._hprev = self.states(seq), self.states(True)
-        self._gates, self._cs = self.states(True, 4), self.states(True)
+        self._gates, self._cs = self.states(True, self.gates), self.states(True)
         self.time_loop(k.lstm_forward, xp, np.ascontiguousarray(p["Wh"]), ys, self._hprev,
                        self._gates, self._cs)
         return ys
 
     def cell_backward(self, p, dy3):
-        dz = self.states(True, 4)
+        dz = self.states(True, self.gates)
         self.time_loop(k.lstm_backward, dy3, self._gates, self._cs,
                        np.ascontiguousarray(p["Wh"].T), dz)
         return dz

@@ -29,7 +29,7 @@ class Panel(QWidget):
         style.configure_pyqtgraph()
         self.session = session
         self.dirty = True
-        self._reset_for: list = []      # [run] when a run began since the last redraw
+        self._reset_pending = False     # a run began (or runs were cleared) since a redraw
         self.frames = 0                 # redraws done (tests and the latency benchmark)
         self._drawn_at = 0.0
         self.setObjectName(type(self).__name__)
@@ -71,7 +71,7 @@ class Panel(QWidget):
     def _on_run_started(self, run) -> None:
         # reset at the panel's next redraw: all panels cleared at once made one 50-70 ms
         # frame as a run started; the frame clock redraws them one per tick
-        self._reset_for = [run]
+        self._reset_pending = True
         self.dirty = True
 
     def reset(self, run) -> None:
@@ -90,8 +90,9 @@ class Panel(QWidget):
         self.dirty = False
         self.frames += 1
         self._drawn_at = now
-        if self._reset_for:
-            self.reset(self._reset_for.pop())
+        if self._reset_pending:
+            self._reset_pending = False
+            self.reset(self.run)
         self.redraw()
         return True
 
