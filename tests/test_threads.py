@@ -69,6 +69,31 @@ def test_a_failing_part_raises_after_every_part_finished(split):
         threads.run_parts(first_fails, 3)
 
 
+def test_a_forked_child_gets_threads_of_its_own(split):
+    """A fork copies the pool but not its threads: work the child sent there would wait
+    forever. The child makes a pool of its own."""
+    import os
+    import signal
+    import time
+
+    threads.run_parts(lambda i: time.sleep(0.05), 3)    # the parent's two workers exist
+    pid = os.fork()
+    if pid == 0:                                    # the child: exit 0 once its parts ran
+        done = []
+        threads.run_parts(done.append, 3)
+        os._exit(0 if sorted(done) == [0, 1, 2] else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's parts never ran")
+
+
 @pytest.mark.parametrize("m,k,n", [(7, 5, 3), (3, 5, 11), (1, 4, 1), (2, 3, 40), (40, 3, 2)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_split_matmul_equals_numpy(split, m, k, n, dtype):

@@ -23,6 +23,7 @@ splits its own work.
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -42,6 +43,7 @@ _own = False        # whether the running model splits its GEMMs itself (`engage
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+_pool_pid = 0
 
 
 def count() -> int:
@@ -64,13 +66,16 @@ def engage(own: bool, kernel_blas: bool = False) -> None:
 
 
 def _workers(n: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
+    """The pool, made on first use, again when more threads are allowed, and again in a
+    forked child (a fork copies the pool but not its threads: work sent there would wait
+    forever)."""
+    global _pool, _pool_size, _pool_pid
     with _lock:
-        if _pool is None or _pool_size < n:         # first use, or more threads allowed
-            if _pool is not None:
+        if _pool is None or _pool_size < n or _pool_pid != os.getpid():
+            if _pool is not None and _pool_pid == os.getpid():
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(n, thread_name_prefix="netwright")
-            _pool_size = n
+            _pool_size, _pool_pid = n, os.getpid()
         return _pool
 
 
