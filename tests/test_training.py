@@ -274,6 +274,25 @@ def test_the_gate_is_passed_before_the_run_and_every_step():
     assert trainer.step == 10
     assert {tid for tid, _ in seen} == {threading.get_ident()}
 
+
+def test_loading_the_kernels_before_the_run_leaves_the_model_as_it_was():
+    """The run's kernel warm-up (a training step with diagnostics and an inference pass
+    on two samples) is undone: weights, BatchNorm statistics and the random generator."""
+    graph = mlp_graph((8,), "relu", dropout=0.5)
+    graph["nodes"].insert(2, {"id": "bn", "type": "BatchNorm", "params": {}})
+    ids = [n["id"] for n in graph["nodes"]]
+    graph["edges"] = [{"source": a, "target": b} for a, b in zip(ids, ids[1:])]
+    trainer = Trainer(make_project(graph))
+    before = {k: v.copy() for k, v in model_arrays(trainer.model).items()}
+    assert any(k.startswith("bn/") and "mean" in k for k in before)
+    rng = trainer.model.rng.bit_generator.state
+    trainer._load_kernels()
+    after = model_arrays(trainer.model)
+    assert set(after) == set(before)
+    for k, v in before.items():
+        np.testing.assert_array_equal(after[k], v, err_msg=k)
+    assert trainer.model.rng.bit_generator.state == rng
+
 # -- early stopping ----------------------------------------------------------------------------
 def test_early_stopping_restores_the_best_weights(tmp_path):
     # few noisy points and a wide network: the validation loss soon rises

@@ -216,7 +216,27 @@ class Trainer:
                    "task": event.task, "settings": self.settings, "summary": event.summary},
                   flush=True)
         self._emit(event)
+        self._load_kernels()
         self._snapshot(1)
+
+    def _load_kernels(self) -> None:
+        """Run one training step with diagnostics and one inference pass on two samples,
+        then undo them (weights, layer state, random generator). The kernels the run needs
+        load, or compile with progress reported, now, before the first snapshot, instead
+        of in the first steps while a window draws them: loading holds the GIL, and those
+        frames waited 50-80 ms for it. A failure here is left to the real step to report.
+        """
+        m = self.model
+        saved = copy_arrays(m)
+        x, t = self._snap_x[:2], self._snap_t[:2]
+        with same_rng(m):
+            try:
+                m.loss_and_grads(x, t, diagnostics=True)
+                m.forward(x, training=False)
+            except Exception:       # the first real step raises it again, with its context
+                pass
+            finally:
+                restore(m, saved)
 
     def _train(self) -> tuple[str, str]:
         for e in range(self.epochs):
