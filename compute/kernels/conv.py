@@ -181,30 +181,23 @@ def _batch_to_channels(dy, mask, dy2, sums, lo, hi):
         sums[f] = acc
 
 
-# -- over the engine's threads (threads.split: one part where the work is small) ----------
+# -- over the engine's threads (threads.over: one part where the work is small) -----------
 def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     """`_im2col` over all rows of `cols`, in parallel."""
-    def part(lo, hi):
-        _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols, lo, hi)
-    threads.split(cols.shape[0], cols.size, part)
+    threads.over(cols.shape[0], cols.size, _im2col, x, kh, kw, sh, sw, ph, pw, oh, ow, cols)
 
 
 def col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x):
     """`_col2im` over all planes of `x` (zeroed by the caller), in parallel."""
-    def part(lo, hi):
-        _col2im(cols, kh, kw, sh, sw, ph, pw, oh, ow, x, lo, hi)
-    threads.split(x.shape[0] * x.shape[1], cols.size, part)
+    threads.over(x.shape[0] * x.shape[1], cols.size, _col2im,
+                 cols, kh, kw, sh, sw, ph, pw, oh, ow, x)
 
 
 def channels_to_batch(y2, b, relu, y):
     """`_channels_to_batch` over all images, in parallel."""
-    def part(lo, hi):
-        _channels_to_batch(y2, b, relu, y, lo, hi)
-    threads.split(y.shape[0], y.size, part)
+    threads.over(y.shape[0], y.size, _channels_to_batch, y2, b, relu, y)
 
 
 def batch_to_channels(dy, mask, dy2, sums):
     """`_batch_to_channels` over all channels, in parallel."""
-    def part(lo, hi):
-        _batch_to_channels(dy, mask, dy2, sums, lo, hi)
-    threads.split(dy.shape[1], dy.size, part)
+    threads.over(dy.shape[1], dy.size, _batch_to_channels, dy, mask, dy2, sums)

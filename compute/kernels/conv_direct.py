@@ -185,12 +185,10 @@ def _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, lo, hi):
         backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, gw, gb, dx)
 
 
-# -- over the engine's threads (threads.split: one part where the work is small) ----------
+# -- over the engine's threads (threads.over: one part where the work is small) -----------
 def conv3x3(x, w, b, ph, pw, relu, y):
     """`_conv3x3` over all images, in parallel."""
-    def part(lo, hi):
-        _conv3x3(x, w, b, ph, pw, relu, y, lo, hi)
-    threads.split(x.shape[0], y.size * w.shape[1] * 9, part)
+    threads.over(x.shape[0], y.size * w.shape[1] * 9, _conv3x3, x, w, b, ph, pw, relu, y)
 
 
 def conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx):

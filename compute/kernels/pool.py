@@ -158,30 +158,23 @@ def _upsample_backward(dy, fh, fw, dx, lo, hi):
                 dx[q, iy, ix] = s
 
 
-# -- over the engine's threads (threads.split: one part where the work is small) ----------
+# -- over the engine's threads (threads.over: one part where the work is small) -----------
 def pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg):
     """`_pool_forward` over all planes, in parallel."""
-    def part(lo, hi):
-        _pool_forward(x, kh, kw, sh, sw, ph, pw, use_max, y, arg, lo, hi)
-    threads.split(x.shape[0], x.size, part)
+    threads.over(x.shape[0], x.size, _pool_forward,
+                 x, kh, kw, sh, sw, ph, pw, use_max, y, arg)
 
 
 def avg_backward(dy, kh, kw, sh, sw, ph, pw, dx):
     """`_avg_backward` over all planes of `dx` (zeroed by the caller), in parallel."""
-    def part(lo, hi):
-        _avg_backward(dy, kh, kw, sh, sw, ph, pw, dx, lo, hi)
-    threads.split(dx.shape[0], dx.size, part)
+    threads.over(dx.shape[0], dx.size, _avg_backward, dy, kh, kw, sh, sw, ph, pw, dx)
 
 
 def upsample_forward(x, fh, fw, y):
     """`_upsample_forward` over all planes, in parallel."""
-    def part(lo, hi):
-        _upsample_forward(x, fh, fw, y, lo, hi)
-    threads.split(x.shape[0], y.size, part)
+    threads.over(x.shape[0], y.size, _upsample_forward, x, fh, fw, y)
 
 
 def upsample_backward(dy, fh, fw, dx):
     """`_upsample_backward` over all planes, in parallel."""
-    def part(lo, hi):
-        _upsample_backward(dy, fh, fw, dx, lo, hi)
-    threads.split(dx.shape[0], dy.size, part)
+    threads.over(dx.shape[0], dy.size, _upsample_backward, dy, fh, fw, dx)

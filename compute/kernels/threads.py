@@ -119,6 +119,12 @@ def split(n: int, work: int, part: Callable[[int, int], object], **when) -> None
     run_parts(run, parts)
 
 
+def over(n: int, work: int, kernel: Callable[..., object], *args) -> None:
+    """kernel(*args, lo, hi) over runs of range(n) at once, as `split` decides: how the
+    kernels that take a range of their outer loop run on the engine's threads."""
+    split(n, work, lambda lo, hi: kernel(*args, lo, hi))
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """a @ b for 2-D arrays (into `out` if given); under a model that splits its own work
     (`engage`), split over the engine's threads along the longer side of the result when

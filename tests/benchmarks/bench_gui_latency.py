@@ -95,7 +95,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
         if os.environ.get("BENCH_VERBOSE"):
             end = ended[0] if ended else float("nan")
             for i in np.flatnonzero(gaps > 50):
-                print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at {ticks[i]:.3f}, {ticks[i] - start:.3f} s after "
+                print(f"  {path.stem}: a {gaps[i]:.0f} ms gap {ticks[i] - start:.3f} s after "
                       f"Train, {ticks[i] - end:+.3f} s from the run's end")
             for name, times in sorted(per_panel.items()):
                 t = np.array(times) * 1000
