@@ -118,7 +118,6 @@ class TrainingSession(QObject):
         self._pending_save = False
         self._last_diagnosis = 0.0
         self.views: list = []             # what the frame clock redraws, in turn
-        self._stale_views: list = []      # still to catch up after a run (one per turn)
         self._next_view = 0
         # clear while the window draws a frame: the trainer then waits between steps, so
         # that a frame's Python calls do not wait for the GIL (small networks, whose steps
@@ -294,6 +293,8 @@ class TrainingSession(QObject):
     def _in_turns(self, *steps) -> None:
         """Run `steps` one per turn of the event loop, so that frames are drawn between
         them: done all at once, the end of a run cost one 50-60 ms frame."""
+        if not steps:
+            return
         first, *rest = steps
         first()
         if rest:
@@ -309,23 +310,14 @@ class TrainingSession(QObject):
 
     def _catch_up(self) -> None:
         """Every stale view redraws now (the runs were cleared: show it at once)."""
-        self._stale_views = []
         for view in list(self.views):
             view.refresh(paced=False)
 
     def _catch_up_gradually(self) -> None:
-        """Every stale view redraws, one per turn of the event loop (a run ended)."""
-        first = not self._stale_views
-        self._stale_views = list(self.views)
-        if first:
-            self._catch_up_next()
-
-    def _catch_up_next(self) -> None:
-        if self._stale_views:
-            view = self._stale_views.pop(0)
-            if view in self.views:         # not destroyed meanwhile (see add_view)
-                view.refresh(paced=False)
-            QTimer.singleShot(0, self._catch_up_next)
+        """Every stale view redraws, one per turn of the event loop (a run ended). A view
+        redraws only if stale, so a second catch-up meanwhile costs nothing twice."""
+        self._in_turns(*(lambda v=view: v in self.views and v.refresh(paced=False)
+                         for view in list(self.views)))    # (not destroyed meanwhile)
 
     def _tick(self) -> None:
         start = time.perf_counter()
