@@ -180,6 +180,8 @@ SPLIT_CASES = [
          batch=3),
     Case("Conv2D", {"filters": 3, "kernel_size": 3, "padding": 1, "activation": "relu"},
          [(2, 5, 4)], batch=4),                                    # the direct kernels
+    Case("Conv2D", {"filters": 2, "kernel_size": 5, "padding": 2, "activation": "relu"},
+         [(2, 3, 16)], batch=4),
     Case("Conv2D", {"filters": 2, "kernel_size": 3}, [(3, 5, 5)], batch=3),
     Case("MaxPool2D", {"pool_size": 3, "stride": 2, "padding": 1}, [(2, 5, 5)], batch=3),
     Case("MaxPool2D", {}, [(3, 4, 4)], batch=2),

@@ -1,19 +1,18 @@
-"""Direct 3x3 stride-1 convolution kernels, for layers with few channels.
+"""Direct stride-1 convolution kernels, for layers with few channels.
 
 With few channels the im2col GEMM is thin (F rows) and memory-bound: its column matrix is
-9x the input and is written, read back and (in backward) scattered again. These kernels
-instead work image by image in the cache: each thread copies an image into zero-padded
-planes of width Wp = OW + 2, so that a 3x3 window at flat position t reads t + i·Wp + j
-for every pixel of the image at once (rows wrap into the two pad columns, whose results
-are dropped). The innermost loops then run over a whole plane with the nine taps fused
-(one store per nine multiply-adds, or nine running sums for the weight gradient),
-vectorised over the flat pixel index.
+kh·kw times the input and is written, read back and (in backward) scattered again. These
+kernels instead work image by image in the cache: each thread copies an image into
+zero-padded planes of width Wp = OW + kw − 1, so that a window at flat position t reads
+t + i·Wp + j for every pixel of the image at once (rows wrap into the kw − 1 pad columns,
+whose results are dropped). The innermost loops then run over a whole plane with a
+window's taps fused (3x3: one store per nine multiply-adds, or nine running sums for the
+weight gradient; 5-wide: one per row of five), vectorised over the flat pixel index.
 
-The input gradient is the same correlation, of the output gradient padded by 2 − p with
-the flipped, transposed kernel (a "full" correlation); backward computes it image by image
-in the same pass as the weight gradient, while that image's gradient is in the cache.
-Work is split into `threads` equal runs of images (the caller passes Numba's thread
-count), each with its own scratch. Arrays are C-contiguous float32 or float64.
+The input gradient is the same correlation, of the output gradient padded by k − 1 − p
+with the flipped, transposed kernel (a "full" correlation); backward computes it image by
+image in the same pass as the weight gradient, while that image's gradient is in the
+cache. Arrays are C-contiguous float32 or float64.
 """
 import numpy as np
 
@@ -38,7 +37,31 @@ def taps9(acc, src, s0, m, wp, wf, k):
 
 
 @kernel(inline="always")
-def weight_taps(d, d0, src, s0, m, wp, g, k):
+def taps(acc, src, s0, m, wp, wf, k, kh, kw):
+    """acc[t] += Σ_{i,j} wf[k + i·kw + j] · src[s0 + t + i·wp + j] for t < m."""
+    if kh == 3 and kw == 3:
+        taps9(acc, src, s0, m, wp, wf, k)
+    elif kw == 5:
+        o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+        for i in range(kh):
+            r = k + 5 * i
+            w0, w1, w2, w3, w4 = wf[r], wf[r + 1], wf[r + 2], wf[r + 3], wf[r + 4]
+            row = s0 + i * wp
+            for t in range(m):
+                s = np.uint64(row + t)
+                acc[np.uint64(t)] += (w0 * src[s] + w1 * src[s + o1] + w2 * src[s + o2]
+                                      + w3 * src[s + o3] + w4 * src[s + o4])
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                wv = wf[k + i * kw + j]
+                s = np.uint64(s0 + i * wp + j)
+                for t in range(m):
+                    acc[np.uint64(t)] += wv * src[s + np.uint64(t)]
+
+
+@kernel(inline="always")
+def weight_taps9(d, d0, src, s0, m, wp, g, k):
     """g[k + 3i + j] += Σ_t d[d0 + t] · src[s0 + t + i·wp + j] for t < m."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = d.dtype.type(0)
     o1, o2 = np.uint64(1), np.uint64(2)
@@ -66,6 +89,40 @@ def weight_taps(d, d0, src, s0, m, wp, g, k):
     g[k + 8] += a8
 
 
+@kernel(inline="always")
+def weight_taps(d, d0, src, s0, m, wp, g, k, kh, kw):
+    """g[k + i·kw + j] += Σ_t d[d0 + t] · src[s0 + t + i·wp + j] for t < m."""
+    if kh == 3 and kw == 3:
+        weight_taps9(d, d0, src, s0, m, wp, g, k)
+    elif kw == 5:
+        o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+        for i in range(kh):
+            a0 = a1 = a2 = a3 = a4 = d.dtype.type(0)
+            row = s0 + i * wp
+            for t in range(m):
+                v = d[np.uint64(d0 + t)]
+                s = np.uint64(row + t)
+                a0 += v * src[s]
+                a1 += v * src[s + o1]
+                a2 += v * src[s + o2]
+                a3 += v * src[s + o3]
+                a4 += v * src[s + o4]
+            r = k + 5 * i
+            g[r] += a0
+            g[r + 1] += a1
+            g[r + 2] += a2
+            g[r + 3] += a3
+            g[r + 4] += a4
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                a = d.dtype.type(0)
+                s = np.uint64(s0 + i * wp + j)
+                for t in range(m):
+                    a += d[np.uint64(d0 + t)] * src[s + np.uint64(t)]
+                g[k + i * kw + j] += a
+
+
 @kernel
 def pad_image(x, n, ph, pw, hp, wp, xp):
     """xp[c, ph + y, pw + x] = x[n, c, y, x]: one image into zeroed planes of hp·wp
@@ -83,16 +140,17 @@ def pad_image(x, n, ph, pw, hp, wp, xp):
 @kernel
 def correlate(xp, wp, w, b, relu, acc, y, n):
     """y[n, f] = b[f] + Σ_c xp[c] ⋆ w[f, c], or its ReLU, from padded planes xp of width
-    wp = OW + 2 and OH + 2 rows (+2 cells after the last one)."""
-    n_f, n_ch, oh, ow = y.shape[1], w.shape[1], y.shape[2], y.shape[3]
-    plane, m = (oh + 2) * wp, oh * wp
+    wp = OW + kw − 1 and OH + kh − 1 rows (+ kw − 1 cells after the last one)."""
+    n_f, n_ch, kh, kw = w.shape
+    oh, ow = y.shape[2], y.shape[3]
+    plane, m = (oh + kh - 1) * wp, oh * wp
     wf = w.reshape(-1)
     yf = y.reshape(-1)
     zero = y.dtype.type(0)
     for f in range(n_f):
         acc[:] = b[f]
         for c in range(n_ch):
-            taps9(acc, xp, c * plane, m, wp, wf, (f * n_ch + c) * 9)
+            taps(acc, xp, c * plane, m, wp, wf, (f * n_ch + c) * kh * kw, kh, kw)
         for oy in range(oh):
             d = ((n * n_f + f) * oh + oy) * ow
             s = oy * wp
@@ -106,28 +164,28 @@ def correlate(xp, wp, w, b, relu, acc, y, n):
 
 
 @kernel
-def _conv3x3(x, w, b, ph, pw, relu, y, lo, hi):
-    """y[n, f] = b[f] + Σ_c x[n, c] ⋆ w[f, c] (zero padding ph, pw; stride 1), or its ReLU,
-    for the images n in [lo, hi).
+def _conv(x, w, b, ph, pw, relu, y, lo, hi):
+    """y[n, f] = b[f] + Σ_c x[n, c] ⋆ w[f, c] (zero padding ph, pw at the top and left;
+    stride 1), or its ReLU, for the images n in [lo, hi).
 
-    Shape: x (N, C, H, W), w (F, C, 3, 3), b (F,) -> y (N, F, OH, OW) with
-    H + 2·ph = OH + 2 and W + 2·pw = OW + 2.
+    Shape: x (N, C, H, W), w (F, C, kh, kw), b (F,) -> y (N, F, OH, OW) with
+    OH + kh − 1 ≥ H + ph and OW + kw − 1 ≥ W + pw (the rest is bottom/right padding).
     """
-    n_ch, oh, ow = x.shape[1], y.shape[2], y.shape[3]
-    xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)  # +2: the last overrun
-    acc = np.empty(oh * (ow + 2), x.dtype)
+    n_ch, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    hp, wp = y.shape[2] + kh - 1, y.shape[3] + kw - 1
+    xp = np.zeros(n_ch * hp * wp + kw - 1, x.dtype)      # + kw − 1: the last overrun
+    acc = np.empty(y.shape[2] * wp, x.dtype)
     for n in range(lo, hi):
-        pad_image(x, n, ph, pw, oh + 2, ow + 2, xp)
-        correlate(xp, ow + 2, w, b, relu, acc, y, n)
+        pad_image(x, n, ph, pw, hp, wp, xp)
+        correlate(xp, wp, w, b, relu, acc, y, n)
 
 
 @kernel
-def pad_grad(dy, mask, n, ph, pw, dw, dq, gb):
+def pad_grad(dy, mask, n, wd, qh, qw, hq, wq, dw, dq, gb):
     """One image's dz = dy (where mask > 0 if `mask` is not empty) into the zeroed planes
-    dw (F, OH, OW + 2: the layout of the weight gradient's sums) and dq (F, OH + 4 − 2·ph,
-    OW + 4 − 2·pw: padded by 2 − p for the input gradient); adds its sums to gb."""
+    dw (F, OH, wd: the layout of the weight gradient's sums) and dq (F, hq, wq, with dz at
+    row qh and column qw: the input gradient's padding); adds its sums to gb."""
     n_f, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
-    wq, hq = ow + 4 - 2 * pw, oh + 4 - 2 * ph
     dyf = dy.reshape(-1)
     mf = mask.reshape(-1)
     masked = mf.size == dyf.size
@@ -136,8 +194,8 @@ def pad_grad(dy, mask, n, ph, pw, dw, dq, gb):
         acc = zero
         for oy in range(oh):
             s = ((n * n_f + f) * oh + oy) * ow
-            d = (f * oh + oy) * (ow + 2)
-            q = (f * hq + oy + 2 - ph) * wq + 2 - pw
+            d = (f * oh + oy) * wd
+            q = (f * hq + oy + qh) * wq + qw
             for t in range(ow):
                 v = dyf[np.uint64(s + t)]
                 if masked:
@@ -150,35 +208,38 @@ def pad_grad(dy, mask, n, ph, pw, dw, dq, gb):
 
 @kernel
 def backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, g, gb, dx):
-    """One image's share of `conv3x3_backward`, with a thread's scratch planes."""
-    n_ch, oh, ow = x.shape[1], dy.shape[2], dy.shape[3]
-    wp, m = ow + 2, oh * (ow + 2)
-    plane = (oh + 2) * wp
-    pad_image(x, n, ph, pw, oh + 2, wp, xp)
-    pad_grad(dy, mask, n, ph, pw, dw, dq, gb)
+    """One image's share of `conv_backward`, with a thread's scratch planes."""
+    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    kh, kw = flipped.shape[2], flipped.shape[3]
+    oh, ow = dy.shape[2], dy.shape[3]
+    wp, wq = ow + kw - 1, w + kw - 1
+    m, plane = oh * wp, (oh + kh - 1) * wp
+    pad_image(x, n, ph, pw, oh + kh - 1, wp, xp)
+    pad_grad(dy, mask, n, wp, kh - 1 - ph, kw - 1 - pw, h + kh - 1, wq, dw, dq, gb)
     for f in range(dy.shape[1]):
         for c in range(n_ch):
-            weight_taps(dw, f * m, xp, c * plane, m, wp, g[f], c * 9)
+            weight_taps(dw, f * m, xp, c * plane, m, wp, g[f], c * kh * kw, kh, kw)
     if dx.size:
-        correlate(dq, x.shape[3] + 2, flipped, zeros, False, acc, dx, n)
+        correlate(dq, wq, flipped, zeros, False, acc, dx, n)
 
 
 @kernel
-def _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, lo, hi):
-    """Gradients of `conv3x3` over the images n in [lo, hi): weights and bias as partial
-    sums in gw (F, C·9) and gb (F,) (set here; the caller adds up the parts), and the
+def _conv_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, lo, hi):
+    """Gradients of `conv` over the images n in [lo, hi): weights and bias as partial
+    sums in gw (F, C·kh·kw) and gb (F,) (set here; the caller adds up the parts), and the
     input gradient dx (unless empty), the full correlation of dz with `flipped`
-    (C, F, 3, 3), the kernel rotated 180° and transposed; `zeros` is C zeros.
+    (C, F, kh, kw), the kernel rotated 180° and transposed; `zeros` is C zeros.
     dz = dy, or dy where mask > 0 when `mask` (the ReLU's output, dy's shape) is not empty.
 
-    Shape: x (N, C, H, W), dy (N, F, OH, OW) -> gw (F, C·9), gb (F,), dx (N, C, H, W).
+    Shape: x (N, C, H, W), dy (N, F, OH, OW) -> gw (F, C·kh·kw), gb (F,), dx (N, C, H, W).
     """
     n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
     n_f, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
-    xp = np.zeros(n_ch * (oh + 2) * (ow + 2) + 2, x.dtype)
-    dw = np.zeros(n_f * oh * (ow + 2), x.dtype)
-    dq = np.zeros(n_f * (h + 2) * (w + 2) + 2, x.dtype)
-    acc = np.empty(h * (w + 2), x.dtype)
+    kh, kw = flipped.shape[2], flipped.shape[3]
+    xp = np.zeros(n_ch * (oh + kh - 1) * (ow + kw - 1) + kw - 1, x.dtype)
+    dw = np.zeros(n_f * oh * (ow + kw - 1), x.dtype)
+    dq = np.zeros(n_f * (h + kh - 1) * (w + kw - 1) + kw - 1, x.dtype)
+    acc = np.empty(h * (w + kw - 1), x.dtype)
     gw[:] = 0
     gb[:] = 0
     for n in range(lo, hi):
@@ -186,26 +247,26 @@ def _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, lo, hi):
 
 
 # -- over the engine's threads (threads.over: one part where the work is small) -----------
-def conv3x3(x, w, b, ph, pw, relu, y):
-    """`_conv3x3` over all images, in parallel."""
-    threads.over(x.shape[0], y.size * w.shape[1] * 9, _conv3x3, x, w, b, ph, pw, relu, y)
+def conv(x, w, b, ph, pw, relu, y):
+    """`_conv` over all images, in parallel."""
+    threads.over(x.shape[0], y.size * w[0].size, _conv, x, w, b, ph, pw, relu, y)
 
 
-def conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx):
-    """`_conv3x3_backward` over all images, in parallel: each part sums its images'
-    weight and bias gradients apart, and gw (F, C·9) and gb (F,) get their totals."""
+def conv_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx):
+    """`_conv_backward` over all images, in parallel: each part sums its images'
+    weight and bias gradients apart, and gw (F, C·kh·kw) and gb (F,) get their totals."""
     n = x.shape[0]
-    parts = threads.parts_for(n, 2 * dy.size * x.shape[1] * 9)
+    parts = threads.parts_for(n, 2 * dy.size * flipped[:, 0].size)
     if parts == 1:
-        _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, 0, n)
+        _conv_backward(x, dy, mask, ph, pw, flipped, zeros, gw, gb, dx, 0, n)
         return
     gws = np.empty((parts,) + gw.shape, gw.dtype)
     gbs = np.empty((parts,) + gb.shape, gb.dtype)
 
     def part(i):
         r = threads.bounds(n, parts, i)
-        _conv3x3_backward(x, dy, mask, ph, pw, flipped, zeros, gws[i], gbs[i], dx,
-                          r.start, r.stop)
+        _conv_backward(x, dy, mask, ph, pw, flipped, zeros, gws[i], gbs[i], dx,
+                       r.start, r.stop)
     threads.run_parts(part, parts)
     np.sum(gws, axis=0, out=gw)
     np.sum(gbs, axis=0, out=gb)

@@ -1,8 +1,8 @@
 """Conv2D and Conv2DTranspose: learned filters sliding over images.
 
 Both lower to one BLAS product over the whole batch between the weights and a column
-matrix (compute/kernels/conv.py), except Conv2D's 3x3 stride-1 layers with few channels,
-which run direct kernels (compute/kernels/conv_direct.py; see DIRECT_MAX_CHANNELS).
+matrix (compute/kernels/conv.py), except Conv2D's 3x3 and 5x5 stride-1 layers with few
+channels, which run direct kernels (compute/kernels/conv_direct.py; see `runs_direct`).
 Conv2D is a cross-correlation, as in every framework:
 ``y[n, f, oy, ox] = b[f] + Σ_{c,i,j} W[f, c, i, j] · x[n, c, oy·sh + i − ph, ox·sw + j − pw]``.
 Conv2DTranspose is its adjoint, with PyTorch's weight layout ``(in_c, out_c, kh, kw)``.
@@ -31,11 +31,17 @@ ACTIVATION = Param("activation", "choice", "linear", "activation applied after t
 # layer on 64 32x32 images). 8 or 16 MB were no faster within the noise of 2 shared cores,
 # and they cost ResNet's workload a quarter more peak memory.
 COLS_BUDGET = 1 << 20
-# Conv2D's path, by shape: 3x3 stride-1 windows with at most DIRECT_MAX_CHANNELS input
+# Conv2D's path, by shape (`Conv2D.runs_direct`): stride-1 3x3 windows, and 5x5 windows on
+# outputs at least DIRECT_MIN_WIDTH_5X5 wide, with at most DIRECT_MAX_CHANNELS input
 # channels run the direct kernels (compute/kernels/conv_direct.py), which stay in the cache
-# image by image; everything else (LeNet's 5x5 layers, strides, wide layers, where the GEMM
-# is fat enough to run near the machine's peak) lowers to im2col + one BLAS product.
+# image by image; everything else (strides, wide layers, where the GEMM is fat enough to
+# run near the machine's peak) lowers to im2col + one BLAS product. Measured on 2 cores,
+# forward + backward of 64 images: a 5x5 layer was 1.2-3x faster direct on outputs 16-28
+# wide with 1-32 channels (LeNet's first layer 2.8x), but 1.1-2x slower on LeNet's second
+# layer (10 wide, no padding), where the 4 pad columns of every 14-wide row are 29 % of
+# the work.
 DIRECT_MAX_CHANNELS = 64
+DIRECT_MIN_WIDTH_5X5 = 16
 
 
 _SCRATCH = threading.local()
@@ -163,10 +169,17 @@ class Conv2D(_ConvBase):
     def __init__(self, node_id, cfg, in_shapes, dtype=np.float32) -> None:
         super().__init__(node_id, cfg, in_shapes, dtype)
         self.geo = self.geometry(cfg, self.in_shapes)
-        kh, kw, sh, sw, ph, pw, *_ = self.geo
-        self.direct = ((kh, kw, sh, sw) == (3, 3, 1, 1) and ph <= 2 and pw <= 2
-                       and self.in_shapes[0][0] <= DIRECT_MAX_CHANNELS)
+        self.direct = self.runs_direct(self.geo, self.in_shapes[0][0])
         self.own_parallel_work = self.direct    # parallel kernels, no GEMM
+
+    @staticmethod
+    def runs_direct(geo: tuple[int, ...], channels: int) -> bool:
+        """Whether a layer of this geometry runs the direct kernels (see
+        DIRECT_MAX_CHANNELS)."""
+        kh, kw, sh, sw, ph, pw, _, ow = geo
+        window = (kh, kw) == (3, 3) or (kh, kw) == (5, 5) and ow >= DIRECT_MIN_WIDTH_5X5
+        return (window and (sh, sw) == (1, 1) and ph < kh and pw < kw
+                and channels <= DIRECT_MAX_CHANNELS)
 
     def param_shapes(self):
         kh, kw = pair(self.cfg["kernel_size"])
@@ -259,7 +272,7 @@ class Conv2D(_ConvBase):
         *_, ph, pw, oh, ow = self.geo
         relu = self.cfg["activation"] == "relu"      # fused into the kernel's output write
         z = np.empty((n, f, oh, ow), self.dtype)
-        kd.conv3x3(x, np.ascontiguousarray(p["W"]), self._bias(p, f), ph, pw, relu, z)
+        kd.conv(x, np.ascontiguousarray(p["W"]), self._bias(p, f), ph, pw, relu, z)
         self._x, self._n = x, n
         return self._output(z, relu)
 
@@ -271,14 +284,14 @@ class Conv2D(_ConvBase):
         relu = self.cfg["activation"] == "relu"
         dz = np.ascontiguousarray(dy, self.dtype) if relu else self._dz(dy)
         mask = self._y if relu else dz[:0]
-        flipped = self._buffer("flipped", (c, f, 3, 3))
+        flipped = self._buffer("flipped", (c, f) + p["W"].shape[2:])
         flipped[...] = p["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
         dx = np.empty((self._n, c, h, w) if self.needs_input_grad else (0, c, h, w),
                       self.dtype)
         grads = {"W": self._grad_w(p)}
         gb = np.empty(f, self.dtype)
-        kd.conv3x3_backward(x, dz, mask, ph, pw, flipped, self._zeros(c),
-                            grads["W"].reshape(f, c * 9), gb, dx)
+        kd.conv_backward(x, dz, mask, ph, pw, flipped, self._zeros(c),
+                            grads["W"].reshape(f, -1), gb, dx)
         if "b" in p:
             grads["b"] = gb
         self._x = None

@@ -28,6 +28,13 @@ CASES = [
          [(3, 4, 3)], batch=2),
     Case("Conv2D", {"filters": 2, "kernel_size": 3, "padding": "same", "activation": "tanh"},
          [(1, 4, 7)]),
+    # 5x5 stride 1 on outputs 16 wide: the direct kernels too
+    Case("Conv2D", {"filters": 2, "kernel_size": 5, "padding": 2, "activation": "relu"},
+         [(1, 3, 16)], batch=2),
+    Case("Conv2D", {"filters": 3, "kernel_size": 5, "use_bias": False}, [(2, 6, 20)],
+         batch=2),
+    Case("Conv2D", {"filters": 2, "kernel_size": 5, "padding": 4, "activation": "tanh"},
+         [(2, 2, 12)]),
     Case("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "stride": 2, "padding": 1},
          [(2, 3, 3)]),
     Case("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "stride": 2, "padding": "same",
@@ -270,29 +277,41 @@ def test_small_cnn_trains_through_the_model():
 
 
 def test_the_direct_path_is_chosen_by_shape():
-    """3x3 stride-1 windows on up to DIRECT_MAX_CHANNELS channels run the direct kernels;
-    other windows, strides and wide layers lower to im2col + GEMM."""
-    def direct(c, **params):
+    """3x3 stride-1 windows, and 5x5 ones on outputs at least 16 wide, on up to
+    DIRECT_MAX_CHANNELS channels run the direct kernels; other windows, strides, narrow
+    5x5 outputs and wide layers lower to im2col + GEMM."""
+    def direct(c, width=12, **params):
         cfg = Conv2D.config({"filters": 16, "kernel_size": 3, **params})
-        return Conv2D("c", cfg, [(c, 12, 12)]).direct
+        return Conv2D("c", cfg, [(c, 12, width)]).direct
     top = conv_layers.DIRECT_MAX_CHANNELS
     assert direct(1) and direct(16, padding=1) and direct(top, padding="same")
     assert direct(3, padding=2) and not direct(3, padding=3)
-    assert not direct(top + 1) and not direct(3, stride=2) and not direct(1, kernel_size=5)
-    assert not direct(3, kernel_size=[3, 1])
+    assert not direct(top + 1) and not direct(3, stride=2)
+    assert not direct(3, kernel_size=[3, 1]) and not direct(3, kernel_size=7, width=40)
+    # 5x5: LeNet's first layer (28 wide out) runs direct, its second (10 wide) does not
+    assert direct(1, width=28, kernel_size=5, padding=2)
+    assert direct(6, width=20, kernel_size=5) and not direct(6, width=19, kernel_size=5)
+    assert direct(1, width=12, kernel_size=5, padding=4) and not direct(1, kernel_size=5)
+    assert not direct(1, width=28, kernel_size=5, padding=5)
+    assert not direct(1, width=28, kernel_size=5, stride=2, padding=2)
 
 
-RESNET = [(3, "relu", False), (16, "relu", True), (16, "linear", True)]
+# (input channels, image side, window, padding, activation, input gradient): the residual
+# CNN's layers and LeNet's first layer, with an input gradient as if it were not first
+DIRECT_SHAPES = [(3, 32, 3, 1, "relu", False), (16, 32, 3, 1, "relu", True),
+                 (16, 32, 3, 1, "linear", True), (1, 28, 5, 2, "relu", False),
+                 (1, 28, 5, 2, "linear", True), (3, 24, 5, 0, "tanh", True)]
 
 
-def resnet_layer(c, act, dtype=np.float32):
-    cfg = Conv2D.config({"filters": 16, "kernel_size": 3, "padding": 1, "activation": act})
-    layer = Conv2D("c", cfg, [(c, 32, 32)], dtype)
+def direct_layer(c, side, k, pad, act, dtype=np.float32):
+    cfg = Conv2D.config({"filters": 16 if k == 3 else 6, "kernel_size": k, "padding": pad,
+                         "activation": act})
+    layer = Conv2D("c", cfg, [(c, side, side)], dtype)
     rng = np.random.default_rng(3)
     p = {k: (v + rng.normal(0, 0.1, v.shape)).astype(dtype)
          for k, v in layer.init_params(rng).items()}
-    x = rng.normal(0, 1, (5, c, 32, 32)).astype(dtype)
-    dy = rng.normal(0, 1, (5, 16, 32, 32)).astype(dtype)
+    x = rng.normal(0, 1, (5, c, side, side)).astype(dtype)
+    dy = rng.normal(0, 1, (5,) + layer.out_shape).astype(dtype)
     return layer, p, x, dy
 
 
@@ -303,9 +322,9 @@ def conv_step(layer, p, x, dy):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("c,act,input_grad", RESNET)
-def test_direct_path_matches_im2col_on_the_resnet_shapes(c, act, input_grad, dtype):
-    layer, p, x, dy = resnet_layer(c, act, dtype)
+@pytest.mark.parametrize("c,side,k,pad,act,input_grad", DIRECT_SHAPES)
+def test_direct_path_matches_im2col(c, side, k, pad, act, input_grad, dtype):
+    layer, p, x, dy = direct_layer(c, side, k, pad, act, dtype)
     layer.needs_input_grad = input_grad
     assert layer.direct
     direct = conv_step(layer, p, x, dy)
@@ -322,15 +341,16 @@ def test_direct_path_matches_im2col_on_the_resnet_shapes(c, act, input_grad, dty
                                    atol=tol * np.abs(im2col[2][k]).max(), err_msg=k)
 
 
-@pytest.mark.parametrize("c,act,_", RESNET)
-def test_direct_path_matches_pytorch_on_the_resnet_shapes(c, act, _):
+@pytest.mark.parametrize("c,side,k,pad,act,_", DIRECT_SHAPES)
+def test_direct_path_matches_pytorch(c, side, k, pad, act, _):
     import torch
-    layer, p, x, dy = resnet_layer(c, act)
+    layer, p, x, dy = direct_layer(c, side, k, pad, act)
+    assert layer.direct
     y, dx, grads = conv_step(layer, p, x, dy)
     xt = torch.tensor(x, requires_grad=True)
     wt, bt = (torch.tensor(p[k], requires_grad=True) for k in ("W", "b"))
-    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
-    yt = torch.relu(yt) if act == "relu" else yt
+    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
+    yt = {"relu": torch.relu, "tanh": torch.tanh}.get(act, lambda v: v)(yt)
     yt.backward(torch.tensor(dy))
     for what, a, b in (("output", y, yt), ("input gradient", dx, xt.grad),
                        ("W", grads["W"], wt.grad), ("b", grads["b"], bt.grad)):
