@@ -7,7 +7,8 @@ zero-padded planes of width Wp = OW + kw − 1, so that a window at flat positio
 t + i·Wp + j for every pixel of the image at once (rows wrap into the kw − 1 pad columns,
 whose results are dropped). The innermost loops then run over a whole plane with a
 window's taps fused (3x3: one store per nine multiply-adds, or nine running sums for the
-weight gradient; 5-wide: one per row of five), vectorised over the flat pixel index.
+weight gradient; 5x5: one per row of five), vectorised over the flat pixel index. The
+windows are 3x3 or 5x5 (`Conv2D.runs_direct`).
 
 The input gradient is the same correlation, of the output gradient padded by k − 1 − p
 with the flipped, transposed kernel (a "full" correlation); backward computes it image by
@@ -38,26 +39,20 @@ def taps9(acc, src, s0, m, wp, wf, k):
 
 @kernel(inline="always")
 def taps(acc, src, s0, m, wp, wf, k, kh, kw):
-    """acc[t] += Σ_{i,j} wf[k + i·kw + j] · src[s0 + t + i·wp + j] for t < m."""
-    if kh == 3 and kw == 3:
+    """acc[t] += Σ_{i,j} wf[k + i·kw + j] · src[s0 + t + i·wp + j] for t < m, for a 3x3
+    window (nine taps fused) or a kh x 5 one (each row's five fused)."""
+    if kw == 3:
         taps9(acc, src, s0, m, wp, wf, k)
-    elif kw == 5:
-        o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
-        for i in range(kh):
-            r = k + 5 * i
-            w0, w1, w2, w3, w4 = wf[r], wf[r + 1], wf[r + 2], wf[r + 3], wf[r + 4]
-            row = s0 + i * wp
-            for t in range(m):
-                s = np.uint64(row + t)
-                acc[np.uint64(t)] += (w0 * src[s] + w1 * src[s + o1] + w2 * src[s + o2]
-                                      + w3 * src[s + o3] + w4 * src[s + o4])
-    else:
-        for i in range(kh):
-            for j in range(kw):
-                wv = wf[k + i * kw + j]
-                s = np.uint64(s0 + i * wp + j)
-                for t in range(m):
-                    acc[np.uint64(t)] += wv * src[s + np.uint64(t)]
+        return
+    o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+    for i in range(kh):
+        r = k + 5 * i
+        w0, w1, w2, w3, w4 = wf[r], wf[r + 1], wf[r + 2], wf[r + 3], wf[r + 4]
+        row = s0 + i * wp
+        for t in range(m):
+            s = np.uint64(row + t)
+            acc[np.uint64(t)] += (w0 * src[s] + w1 * src[s + o1] + w2 * src[s + o2]
+                                  + w3 * src[s + o3] + w4 * src[s + o4])
 
 
 @kernel(inline="always")
@@ -91,36 +86,29 @@ def weight_taps9(d, d0, src, s0, m, wp, g, k):
 
 @kernel(inline="always")
 def weight_taps(d, d0, src, s0, m, wp, g, k, kh, kw):
-    """g[k + i·kw + j] += Σ_t d[d0 + t] · src[s0 + t + i·wp + j] for t < m."""
-    if kh == 3 and kw == 3:
+    """g[k + i·kw + j] += Σ_t d[d0 + t] · src[s0 + t + i·wp + j] for t < m, for a 3x3
+    window (nine running sums) or a kh x 5 one (five per row)."""
+    if kw == 3:
         weight_taps9(d, d0, src, s0, m, wp, g, k)
-    elif kw == 5:
-        o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
-        for i in range(kh):
-            a0 = a1 = a2 = a3 = a4 = d.dtype.type(0)
-            row = s0 + i * wp
-            for t in range(m):
-                v = d[np.uint64(d0 + t)]
-                s = np.uint64(row + t)
-                a0 += v * src[s]
-                a1 += v * src[s + o1]
-                a2 += v * src[s + o2]
-                a3 += v * src[s + o3]
-                a4 += v * src[s + o4]
-            r = k + 5 * i
-            g[r] += a0
-            g[r + 1] += a1
-            g[r + 2] += a2
-            g[r + 3] += a3
-            g[r + 4] += a4
-    else:
-        for i in range(kh):
-            for j in range(kw):
-                a = d.dtype.type(0)
-                s = np.uint64(s0 + i * wp + j)
-                for t in range(m):
-                    a += d[np.uint64(d0 + t)] * src[s + np.uint64(t)]
-                g[k + i * kw + j] += a
+        return
+    o1, o2, o3, o4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+    for i in range(kh):
+        a0 = a1 = a2 = a3 = a4 = d.dtype.type(0)
+        row = s0 + i * wp
+        for t in range(m):
+            v = d[np.uint64(d0 + t)]
+            s = np.uint64(row + t)
+            a0 += v * src[s]
+            a1 += v * src[s + o1]
+            a2 += v * src[s + o2]
+            a3 += v * src[s + o3]
+            a4 += v * src[s + o4]
+        r = k + 5 * i
+        g[r] += a0
+        g[r + 1] += a1
+        g[r + 2] += a2
+        g[r + 3] += a3
+        g[r + 4] += a4
 
 
 @kernel
