@@ -38,6 +38,7 @@ from .worker import TrainingWorker
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
 IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
 FRAME_GATE_S = 0.03               # the longest a trainer waits between steps for a frame
+START_WAIT_S = 0.25               # the longest a run's set-up waits for the window to settle
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
 SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
 
@@ -124,6 +125,11 @@ class TrainingSession(QObject):
         # are mostly Python, made frames 2-3x slower and stalled the window 60-90 ms)
         self._frame_done = threading.Event()
         self._frame_done.set()
+        # set once the window has drawn a run's start (a tick with nothing left to redraw):
+        # the run's set-up (building the model, loading data and kernels: 50-200 ms of
+        # Python) waits for it, instead of sharing the GIL with those first frames
+        self._settled = threading.Event()
+        self._settled.set()
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
@@ -175,12 +181,14 @@ class TrainingSession(QObject):
         self.run_started.emit(run)
         self.message.emit("", "info")
         self._idle_frames = 0
+        self._settled.clear()
         self._clock.start()
 
         def gate() -> None:
             self._frame_done.wait(FRAME_GATE_S)
 
         def factory(proj, post):
+            self._settled.wait(START_WAIT_S)
             gate()                          # the set-up, too, leaves frames the GIL
             trainer = Trainer(proj, callbacks=[post])
             trainer.gate = gate
@@ -325,6 +333,7 @@ class TrainingSession(QObject):
         drew = self._draw_one()
         if not drew:
             self._frame_done.set()      # nothing drawn: no frame to wait for
+            self._settled.set()
         QTimer.singleShot(0, lambda: self._paced(start))
         if self.busy:
             self._diagnose()

@@ -10,7 +10,9 @@ presses Train and, until the run ends, measures:
 - the panels' redraw time: every frame-clock redraw of every visible panel, timed
   (setting the data), and their paint time: every repaint of a plot view (drawing it).
 
-Run by hand (not in CI); prints one table. Offscreen unless --show.
+Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
+it also says when each gap longer than BENCH_GAP_MS (default 50) fell, and each panel's
+redraw times.
 """
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
                   "slowest": max(per_panel, key=lambda k: max(per_panel[k]), default="")}
         if os.environ.get("BENCH_VERBOSE"):
             end = ended[0] if ended else float("nan")
-            for i in np.flatnonzero(gaps > 50):
+            for i in np.flatnonzero(gaps > float(os.environ.get("BENCH_GAP_MS", 50))):
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap {ticks[i] - start:.3f} s after "
                       f"Train, {ticks[i] - end:+.3f} s from the run's end")
             for name, times in sorted(per_panel.items()):

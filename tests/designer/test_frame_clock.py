@@ -8,8 +8,9 @@ import time
 from PySide6.QtCore import QObject
 
 from designer.panels import base as panel_base
+from designer.training import session as session_module
 
-from .test_training_support import open_window, spirals_mlp
+from .test_training_support import click, open_window, spirals_mlp, wait_finished
 
 
 class FakeView(QObject):
@@ -81,3 +82,52 @@ def test_the_trainer_waits_while_a_frame_is_drawn(qtbot, tmp_path):
     view.stale = False          # a tick that draws nothing leaves the gate open
     session._tick()
     assert seen == [False, False] and session._frame_done.is_set()
+
+
+def _record_set_up(monkeypatch) -> list[float]:
+    """Times at which runs' trainers are built (the start of their set-up)."""
+    built: list[float] = []
+    real = session_module.Trainer
+
+    def trainer(*args, **kwargs):
+        built.append(time.perf_counter())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(session_module, "Trainer", trainer)
+    return built
+
+
+def test_a_run_sets_up_once_the_window_has_drawn_its_start(qtbot, tmp_path, monkeypatch):
+    """The set-up (model, data, kernels: Python holding the GIL) waits for the first tick
+    with nothing left to redraw, instead of sharing the GIL with the run's first frames."""
+    built = _record_set_up(monkeypatch)
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "settle")
+    session = w.training.session
+    session.views.clear()
+    view, settled = FakeView(), []
+
+    def refresh(force=False, paced=True) -> bool:
+        view.drawn += 1
+        if view.drawn <= 3:             # the run's start takes three frames to draw
+            return True
+        if not settled:
+            settled.append(time.perf_counter())
+        return False
+    view.refresh = refresh
+    session.add_view(view)
+    click(qtbot, w, "train")
+    wait_finished(qtbot, w)
+    assert len(built) == 1 and settled and built[0] >= settled[0]
+
+
+def test_a_window_that_never_settles_delays_the_set_up_only_so_long(qtbot, tmp_path,
+                                                                    monkeypatch):
+    built = _record_set_up(monkeypatch)
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "busy")
+    session = w.training.session
+    session.views.clear()
+    session.add_view(FakeView())        # stale at every tick: the window never settles
+    start = time.perf_counter()
+    click(qtbot, w, "train")
+    wait_finished(qtbot, w)
+    assert session.current.finished is not None
+    assert built and built[0] - start >= session_module.START_WAIT_S * 0.9
