@@ -49,49 +49,63 @@ class ActivationsPanel(Panel):
         self.bands: dict[str, _Bands] = {}
         self.fraction_plot: pg.PlotItem | None = None
         self.fractions: dict[str, pg.PlotDataItem] = {}
+        self.shown: dict[str, int] = {}     # rows appended when each item was drawn:
+                                            # unchanged ones skip setData (and a repaint)
 
     def reset(self, run) -> None:
         self.view.clear()
         self.bands = {}
         self.fractions = {}
         self.fraction_plot = None
+        self.shown = {}
+
+    def _new(self, key: str, rows) -> bool:
+        """Whether the item `key` has rows it has not drawn yet (and note that it will)."""
+        if not len(rows) or self.shown.get(key) == rows.count:
+            return False
+        self.shown[key] = rows.count
+        return True
 
     def _layers(self, run) -> list[str]:
         types = run.node_types
         nodes = [n for n in types if types[n] not in SKIP and n in run.bands]
         return nodes[:MAX_LAYERS]
 
-    def _ensure_plots(self, run, nodes: list[str]) -> None:
+    def _ensure_plots(self, run, nodes: list[str]):
+        """The plots not made yet, one per part (a plot costs 20-40 ms to make)."""
         colors = style.node_colors(run.node_types)
         names = run.activation_names
         for node in nodes:
             if node in self.bands:
                 continue
             i = len(self.bands)
-            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS)
+            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS, enableMenu=False)
             style.setup_plot(plot, "", "")
             plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})", size="8pt")
             plot.setDownsampling(auto=False)
             self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
+            yield
         if self.fraction_plot is None and (run.dead or run.saturated):
             rows = -(-max(len(self.bands), 1) // COLUMNS)
             self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
             style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
             self.fraction_plot.setYRange(0, 1)
             style.legend(self.fraction_plot, (-10, -10))   # bottom right
+            yield
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         if run is None:
             self.set_note("Activation distributions per layer appear at the first snapshot.")
             return
         nodes = self._layers(run)
-        self._ensure_plots(run, nodes)
+        yield from self._ensure_plots(run, nodes)
         for node in nodes:
+            self._title(run, node)
             rows = run.bands[node]
-            if len(rows):
+            if self._new(node, rows):
                 self.bands[node].set(rows.steps(), np.array([r[1] for r in rows.rows]))
-                self._title(run, node)
+                yield
         if self.fraction_plot is not None:
             colors = style.node_colors(run.node_types)
             for label, table, dash in (("dead", run.dead, False),
@@ -103,7 +117,8 @@ class ActivationsPanel(Panel):
                                        style=pg.QtCore.Qt.DashLine if dash else
                                        pg.QtCore.Qt.SolidLine)
                         self.fractions[key] = self.fraction_plot.plot(pen=pen, name=key)
-                    self.fractions[key].setData(*s.data())
+                    if self._new(key, s):
+                        self.fractions[key].setData(*s.data())
         self.set_note("" if nodes else "Waiting for the first snapshot…")
 
     def _title(self, run, node: str) -> None:

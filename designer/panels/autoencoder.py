@@ -43,7 +43,7 @@ class AutoencoderPanel(Panel):
     def is_autoencoder(run) -> bool:
         return run is not None and (run.settings.get("data") or {}).get("target") == "input"
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         if not self.is_autoencoder(run):
             self.set_note("For autoencoders (data target: input): reconstructions beside "
@@ -55,9 +55,9 @@ class AutoencoderPanel(Panel):
             return
         out = snap.activations.get(run.output_node)
         if out is not None and isinstance(snap.inputs, np.ndarray):
-            self._reconstructions(snap.inputs[:SHOWN], out[:SHOWN],
-                                  snap.targets[:SHOWN] if isinstance(snap.targets, np.ndarray)
-                                  else None)
+            yield from self._reconstructions(
+                snap.inputs[:SHOWN], out[:SHOWN],
+                snap.targets[:SHOWN] if isinstance(snap.targets, np.ndarray) else None)
         lat = snap.probes.get("latent")
         if isinstance(lat, dict):
             self._latent(lat)
@@ -69,19 +69,23 @@ class AutoencoderPanel(Panel):
         return isinstance(snap.targets, np.ndarray) and snap.targets.shape == snap.inputs.shape \
             and not np.array_equal(snap.targets, snap.inputs)
 
-    def _reconstructions(self, x: np.ndarray, y: np.ndarray, t: np.ndarray | None) -> None:
+    def _reconstructions(self, x: np.ndarray, y: np.ndarray, t: np.ndarray | None):
+        """Inputs over their reconstructions; the image boxes made a row per part."""
         rows = [x, y.reshape(x.shape) if y.size == x.size else y]
         if t is not None and t.shape == x.shape and not np.array_equal(t, x):
             rows.append(t)
         images = x.ndim == 4
         key = (images, len(rows), len(x))
         if key != self._key:
+            self._key = None                    # until every item is made
             self.view.clear()
             self.images, self.lines = [], []
             for r in range(len(rows)):
+                yield
                 for i in range(len(x)):
                     if images:
-                        vb = self.view.addViewBox(row=r, col=i, lockAspect=True)
+                        vb = self.view.addViewBox(row=r, col=i, lockAspect=True,
+                                                  enableMenu=False)
                         vb.setMouseEnabled(False, False)
                         vb.invertY(True)
                         item = pg.ImageItem()
@@ -113,7 +117,7 @@ class AutoencoderPanel(Panel):
         xy, labels = lat["xy"], lat["labels"]
         self.codes = xy
         if labels is not None:
-            brushes = [style.class_color(int(k), 200) for k in labels]
+            brushes = style.class_brushes(labels, 200)
         else:
             brushes = pg.mkBrush(style.class_color(0, 200))
         self.scatter.setData(xy[:, 0], xy[:, 1], brush=brushes)

@@ -4,10 +4,17 @@ Events only mark panels dirty (cheap, on every drained batch); the session's fra
 redraws the dirty panels that are visible, one per tick and each at most 20 times a
 second, from the run's buffers.
 A hidden panel (a closed dock, a background tab) costs nothing until it is shown.
+
+A panel with many plots writes `redraw` as a generator that yields between its parts
+(building or updating one plot): a frame then does at most FRAME_BUDGET_S of it and the
+next tick goes on where it stopped. Built at once, the first snapshot's dozen plots of
+the activations, weights or feature-map panels froze the window for 0.2-0.8 s.
 """
 from __future__ import annotations
 
+import inspect
 import time
+from typing import Iterator
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -15,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from . import style
 
 FPS = 20                    # redraws per second per panel, at most
+FRAME_BUDGET_S = 0.012      # a frame's share of a redraw written in parts (see above)
 
 
 class Panel(QWidget):
@@ -30,6 +38,7 @@ class Panel(QWidget):
         self.session = session
         self.dirty = True
         self._reset_pending = False     # a run began (or runs were cleared) since a redraw
+        self._unfinished: Iterator | None = None    # the rest of a redraw done in parts
         self.frames = 0                 # redraws done (tests and the latency benchmark)
         self._drawn_at = 0.0
         self.setObjectName(type(self).__name__)
@@ -72,6 +81,7 @@ class Panel(QWidget):
         # reset at the panel's next redraw: all panels cleared at once made one 50-70 ms
         # frame as a run started; the frame clock redraws them one per tick
         self._reset_pending = True
+        self._unfinished = None
         self.dirty = True
 
     def reset(self, run) -> None:
@@ -79,28 +89,43 @@ class Panel(QWidget):
 
     def refresh(self, force: bool = False, paced: bool = True) -> bool:
         """Redraw if something changed and the panel can be seen; `paced`: not within
-        1/FPS s of the last redraw. Returns whether it redrew (the frame clock calls)."""
-        if not (self.dirty or force):
-            return False
-        if not force and not self.on_screen():
+        1/FPS s of the last redraw. A redraw in parts stops after FRAME_BUDGET_S and goes
+        on at the next call, except with `force` (start over and finish now). Returns
+        whether it drew (the frame clock calls)."""
+        if force:
+            self._unfinished = None
+        elif not (self.dirty or self._unfinished) or not self.on_screen():
             return False
         now = time.monotonic()
-        if paced and not force and now - self._drawn_at < 1.0 / FPS:
+        if (paced and not force and self._unfinished is None
+                and now - self._drawn_at < 1.0 / FPS):
             return False
-        self.dirty = False
-        self.frames += 1
         self._drawn_at = now
-        if self._reset_pending:
-            self._reset_pending = False
-            self.reset(self.run)
-        self.redraw()
+        if self._unfinished is None:
+            self.dirty = False
+            self.frames += 1
+            if self._reset_pending:
+                self._reset_pending = False
+                self.reset(self.run)
+            self._unfinished = self._parts()
+        deadline = float("inf") if force else time.perf_counter() + FRAME_BUDGET_S
+        for _ in self._unfinished:
+            if time.perf_counter() > deadline:
+                return True
+        self._unfinished = None
         return True
+
+    def _parts(self) -> Iterator[None]:
+        parts = self.redraw()
+        if inspect.isgenerator(parts):
+            yield from parts
 
     def on_screen(self) -> bool:
         """Visible and not hidden behind another tab (tabified docks stay "visible")."""
         return self.isVisible() and not self.visibleRegion().isEmpty()
 
-    def redraw(self) -> None:
+    def redraw(self) -> Iterator[None] | None:
+        """Draw the run's latest data; a generator yields between parts (see above)."""
         raise NotImplementedError
 
     def showEvent(self, event) -> None:

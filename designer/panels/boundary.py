@@ -125,10 +125,9 @@ class BoundaryPanel(Panel):
         (xt, yt), (xv, yv) = b["train"], b["val"]
         if classify:
             self.train_points.setData(xt[:, 0], xt[:, 1],
-                                      brush=[style.class_color(int(k)) for k in yt])
+                                      brush=style.class_brushes(yt))
             self.val_points.setData(xv[:, 0], xv[:, 1], brush=pg.mkBrush(None),
-                                    pen=[pg.mkPen(style.class_color(int(k)), width=1.5)
-                                         for k in yv])
+                                    pen=style.class_pens(yv))
         else:
             lut = pg.colormap.get("viridis")
             v = np.asarray(yt, np.float64).reshape(len(yt), -1)[:, 0]

@@ -76,7 +76,7 @@ class FeatureMapsPanel(Panel):
                                          f"@{w.shape[2]}×{w.shape[3]}", "filters"))
         return out
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         snap = run.snapshot if run else None
         if snap is None:
@@ -94,7 +94,8 @@ class FeatureMapsPanel(Panel):
         i = min(self.sample.value(), batch - 1)
         key = tuple(e[0] for e in entries)
         if key != self._layout_key:
-            self._build(entries)
+            self._layout_key = None             # until every plot is made
+            yield from self._build(entries)
             self._layout_key = key
         label = ""
         if isinstance(snap.targets, np.ndarray) and snap.targets.ndim == 1 and \
@@ -104,17 +105,20 @@ class FeatureMapsPanel(Panel):
         for k, _, kind in entries:
             self.images[k].setImage(self.image(snap, k, kind, i), autoLevels=False,
                                     levels=(0.0, 1.0))
+            yield
 
-    def _build(self, entries) -> None:
+    def _build(self, entries):
         """One small titled plot per image: maps on the left, a conv layer's filters on
-        its right, so each layer reads as one row."""
+        its right, so each layer reads as one row. One plot per part (20-40 ms each)."""
         self.view.clear()
         self.images = {}
         row = -1
         for k, title, kind in entries:
+            yield
             if kind != "filters":
                 row += 1
-            plot = self.view.addPlot(row=row, col=1 if kind == "filters" else 0)
+            plot = self.view.addPlot(row=row, col=1 if kind == "filters" else 0,
+                                     enableMenu=False)
             plot.setTitle(title, size="8pt")
             for axis in ("left", "bottom"):
                 plot.hideAxis(axis)

@@ -44,19 +44,19 @@ class GradientsPanel(Panel):
         lay.addWidget(self.warnings)
 
     def reset(self, run) -> None:
-        self._rebuild()
-
-    def _rebuild(self) -> None:
         for c in self.curves.values():
             self.plot.removeItem(c)
             self.legend.removeItem(c)
         self.curves = {}
+
+    def _rebuild(self) -> None:
+        self.reset(self.run)
         self.refresh(force=True)
 
     def table(self, run) -> dict:
         return getattr(run, SOURCES[self.source.currentText()])
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         if run is None:
             self.set_note("Gradient norms per layer appear here while training.")
@@ -66,9 +66,10 @@ class GradientsPanel(Panel):
         order = [n for n in run.node_types if n in series] + \
             [n for n in series if n not in run.node_types]
         for node in order:
-            if node not in self.curves:
+            if node not in self.curves:         # a curve and its legend entry per part
                 pen = pg.mkPen(colors.get(node, pg.mkColor("#888")), width=1.6)
                 self.curves[node] = self.plot.plot(pen=pen, name=node)
+                yield
             x, y = series[node].data()
             self.curves[node].setData(x, style.positive(y))
         self.set_note("" if series else "Waiting for the first diagnostic step…")

@@ -49,7 +49,7 @@ class PredictionsPanel(Panel):
         self.gallery.clear()
         self.slots = []
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         snap = run.snapshot if run else None
         res = snap.probes.get("predictions") if snap is not None else None
@@ -58,16 +58,17 @@ class PredictionsPanel(Panel):
             return
         self.result = res
         if res["kind"] == "classification":
-            self._classification(run, res, snap.step)
+            yield from self._classification(run, res, snap.step)
         else:
             self._regression(res, snap.step)
 
     # -- classification ------------------------------------------------------------------
-    def _classification(self, run, res: dict, step: int) -> None:
+    def _classification(self, run, res: dict, step: int):
         cm = res["confusion"]
         k = cm.shape[0]
         if self._mode != ("cls", k):
-            self._build_confusion(k, run)
+            self._mode = None                   # until every item is made
+            yield from self._build_confusion(k, run)
             self._mode = ("cls", k)
         rows = cm.sum(axis=1, keepdims=True)
         frac = np.where(rows > 0, cm / np.maximum(rows, 1), 0.0)
@@ -78,9 +79,11 @@ class PredictionsPanel(Panel):
         self.set_note(f"step {step} · validation accuracy {100 * res['accuracy']:.1f}% · "
                       f"{len(res['wrong_index'])} misclassified shown · rows: true class, "
                       "columns: predicted")
-        self._gallery(run, res)
+        yield
+        yield from self._gallery(run, res)
 
-    def _build_confusion(self, k: int, run) -> None:
+    def _build_confusion(self, k: int, run):
+        """The matrix and its count labels, a row of labels per part."""
         self.main.clear()
         plot = self.main.addPlot()
         plot.setLabel("left", "true class")
@@ -98,6 +101,8 @@ class PredictionsPanel(Panel):
         self.cm_texts = []
         if k <= MAX_TEXT_CLASSES:
             for i, j in np.ndindex(k, k):
+                if j == 0:
+                    yield
                 t = pg.TextItem("", anchor=(0.5, 0.5))
                 t.setPos(j + 0.5, i + 0.5)
                 plot.addItem(t)
@@ -109,22 +114,25 @@ class PredictionsPanel(Panel):
         return [str(names[i]) if i < len(names) and len(str(names[i])) <= 6 else str(i)
                 for i in range(k)]
 
-    def _gallery(self, run, res: dict) -> None:
+    def _gallery(self, run, res: dict):
         x = res["wrong_x"]
         if x.ndim == 4:
-            self._image_gallery(res)
+            yield from self._image_gallery(res)
         else:
             self._table_gallery(res)
 
-    def _image_gallery(self, res: dict) -> None:
-        """Up to GALLERY images, their items created once and then only updated."""
+    def _image_gallery(self, res: dict):
+        """Up to GALLERY images, their items created once (a row per part) and then only
+        updated."""
         x = res["wrong_x"]
         self.table.hide()
         self.gallery.show()
-        if not self.slots:
-            for n in range(GALLERY):
+        if len(self.slots) < GALLERY:
+            for n in range(len(self.slots), GALLERY):
+                if n % GALLERY_COLS == 0:
+                    yield
                 r, c = 2 * (n // GALLERY_COLS), n % GALLERY_COLS
-                vb = self.gallery.addViewBox(row=r, col=c, lockAspect=True)
+                vb = self.gallery.addViewBox(row=r, col=c, lockAspect=True, enableMenu=False)
                 vb.setMouseEnabled(False, False)
                 vb.invertY(True)
                 item = pg.ImageItem()

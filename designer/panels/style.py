@@ -47,6 +47,28 @@ def class_color(k: int, alpha: int = 255) -> QColor:
     return c
 
 
+def class_brushes(labels, alpha: int = 255) -> list:
+    """One brush per point, shared by the points of a class: pyqtgraph renders a scatter
+    symbol once per distinct brush object (600 points with a brush each: 40-50 ms)."""
+    return _per_class(labels, lambda k: pg.mkBrush(class_color(k, alpha)))
+
+
+def class_pens(labels, width: float = 1.5) -> list:
+    """One pen per point, shared by the points of a class (see `class_brushes`)."""
+    return _per_class(labels, lambda k: pg.mkPen(class_color(k), width=width))
+
+
+def _per_class(labels, make) -> list:
+    made: dict[int, object] = {}
+    out = []
+    for v in labels:
+        k = int(v)
+        if k not in made:
+            made[k] = make(k)
+        out.append(made[k])
+    return out
+
+
 def faded(c: QColor, alpha: int = 90) -> QColor:
     out = QColor(c)
     out.setAlpha(alpha)

@@ -52,13 +52,15 @@ class WeightsPanel(Panel):
         counts, edges = np.histogram(w, bins=BINS)
         return edges, counts.astype(np.float64)
 
-    def _build(self, run, nodes: list[str]) -> None:
+    def _build(self, run, nodes: list[str]):
+        """The plots, one per part (a plot costs 20-40 ms to make)."""
         self.view.clear()
         self.hists = {}
         self.ratios = {}
         colors = style.node_colors(run.node_types)
         for i, node in enumerate(nodes):
-            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS)
+            yield
+            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS, enableMenu=False)
             style.setup_plot(plot, "", "")
             plot.setDownsampling(auto=False)
             plot.setClipToView(False)
@@ -66,6 +68,7 @@ class WeightsPanel(Panel):
             c = colors.get(node, pg.mkColor("#888"))
             self.hists[node] = plot.plot(stepMode="center", fillLevel=0,
                                          brush=style.faded(c, 150), pen=pg.mkPen(c))
+        yield
         rows = -(-len(nodes) // COLUMNS)
         self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
         style.setup_plot(self.ratio_plot, "‖ΔW‖/‖W‖ per step", "step", log_y=True)
@@ -79,7 +82,7 @@ class WeightsPanel(Panel):
                                                      symbol="o", symbolSize=3,
                                                      symbolBrush=c, symbolPen=None)
 
-    def redraw(self) -> None:
+    def redraw(self):
         run = self.run
         snap = run.snapshot if run else None
         if snap is None:
@@ -89,11 +92,12 @@ class WeightsPanel(Panel):
         if not nodes:
             self.set_note("This network has no weight matrices.")
             return
-        if list(self.hists) != nodes:
-            self._build(run, nodes)
+        if list(self.ratios) != nodes:
+            yield from self._build(run, nodes)
         for node in nodes:
             edges, counts = self.histogram(snap.weights[node])
             self.hists[node].setData(edges, counts)
+            yield
         for node, curve in self.ratios.items():
             rows = run.update_ratio.get(node)
             if rows is not None and len(rows):

@@ -41,6 +41,12 @@ class Thinned:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def count(self) -> int:
+        """Rows appended so far, kept or not (like `Series.count`): a view that drew at
+        this count has nothing new to draw."""
+        return self._seen
+
     def steps(self) -> np.ndarray:
         return np.array([r[0] for r in self.rows], np.float64)
 

@@ -141,7 +141,7 @@ class DatasetPreview(QWidget):
         style.setup_plot(p, "x₂", "x₁")
         p.setAspectLocked(True)
         if task == "classification":
-            brushes = [style.class_color(int(k), 200) for k in y]
+            brushes = style.class_brushes(y, 200)
         else:
             v = np.asarray(y, np.float64).reshape(len(y), -1)[:, 0]
             lut = pg.colormap.get("viridis").getLookupTable(nPts=256)

@@ -8,7 +8,8 @@ presses Train and, until the run ends, measures:
 - the event-loop latency: the gaps between the ticks of a 1 ms QTimer (a gap of 50 ms is
   a frame the user sees stall), as median, 99th percentile and maximum;
 - the panels' redraw time: every frame-clock redraw of every visible panel, timed
-  (setting the data), and their paint time: every repaint of a plot view (drawing it).
+  (setting the data; a frame's share of a redraw done in parts), and their paint time:
+  every repaint of a plot view (drawing it).
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell, and each panel's
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ["projects/spirals_mlp.netw", "projects/lenet_digits.netw"]
 
 
-def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
+def measure(path: Path, epochs: int | None, seconds: float, app,
+            panel: str = "loss") -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from pyqtgraph.widgets.GraphicsView import GraphicsView
@@ -51,18 +53,25 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
     redraws: list[float] = []
     per_panel: dict[str, list[float]] = {}
     paints: list[float] = []
-    originals = {cls: cls.redraw for cls in _subclasses(Panel)}
-    for cls, f in originals.items():
-        cls.redraw = (lambda f, name: lambda self: _time(
-            f, (self,), redraws, per_panel.setdefault(name, [])))(f, cls.__name__)
+    refresh = Panel.refresh
+
+    def timed_refresh(self, *args, **kwargs) -> bool:      # one frame's share of a redraw
+        t = time.perf_counter()
+        drew = refresh(self, *args, **kwargs)
+        if drew:
+            redraws.append(time.perf_counter() - t)
+            per_panel.setdefault(type(self).__name__, []).append(redraws[-1])
+        return drew
+    Panel.refresh = timed_refresh
     paint_event = GraphicsView.paintEvent
-    GraphicsView.paintEvent = lambda self, ev: _time(paint_event, (self, ev), paints, [])
+    GraphicsView.paintEvent = lambda self, ev: _time(paint_event, (self, ev), paints)
     try:
         w = MainWindow(target)
         w.resize(1500, 950)
         w.show()
-        for dock in w.training.panel_docks.values():     # every panel on screen at once
+        for dock in w.training.panel_docks.values():     # the default layout: tabbed
             dock.setFloating(False)
+        w.training.panel_docks[panel].raise_()           # this panel in front
         app.processEvents()
         session = w.training.session
         ticks: list[float] = []
@@ -107,26 +116,15 @@ def measure(path: Path, epochs: int | None, seconds: float, app) -> dict:
         w.close()
         return result
     finally:
-        for cls, f in originals.items():
-            cls.redraw = f
+        Panel.refresh = refresh
         GraphicsView.paintEvent = paint_event
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _time(f, args: tuple, out: list, mine: list) -> None:
+def _time(f, args: tuple, out: list) -> None:
     t = time.perf_counter()
     f(*args)
     out.append(time.perf_counter() - t)
-    mine.append(out[-1])
-
-
-def _subclasses(cls) -> list:
-    out = []
-    for sub in cls.__subclasses__():
-        if "redraw" in sub.__dict__:
-            out.append(sub)
-        out.extend(_subclasses(sub))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0,
                         help="stop a run that takes longer (default 60)")
     parser.add_argument("--show", action="store_true", help="use the real display")
+    parser.add_argument("--panel", default="loss",
+                        help="the panel in front while training (default loss; one of "
+                             "loss, gradients, activations, features, boundary, "
+                             "predictions, weights, autoencoder, diagnosis)")
     args = parser.parse_args(argv)
     if not args.show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
         QSettings.setPath(fmt, QSettings.UserScope, settings_dir)
     rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
-                    args.seconds, app) for p in args.projects]
+                    args.seconds, app, args.panel) for p in args.projects]
     cols = ["project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
             "gaps>50ms", "redraws", "redraw p99", "redraw max", "paint p99", "paint max",
             "slowest"]

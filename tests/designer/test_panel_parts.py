@@ -1,0 +1,120 @@
+"""Redraws in parts (designer/panels/base.py): a panel whose redraw yields between its
+parts does at most FRAME_BUDGET_S of it per frame and goes on at the next; `force` starts
+over and finishes; a new run drops what was left. The heavy panels are written so, and
+finish with the same picture as a redraw done at once."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from designer.panels import base as panel_base
+from designer.panels.base import Panel
+
+from .test_training_support import click, lenet_digits, open_window, wait_finished
+
+
+class Parts(Panel):
+    """Five parts of 5 ms each; records which ran."""
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.done: list[int] = []
+        self.on_screen = lambda: True
+
+    def redraw(self):
+        for i in range(5):
+            time.sleep(0.005)
+            self.done.append(i)
+            yield
+
+
+def _panel(qtbot, tmp_path, name) -> Parts:
+    w = open_window(qtbot, tmp_path, lenet_digits(epochs=1), name)
+    panel = Parts(w.training.session)
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_a_redraw_in_parts_stops_at_the_budget_and_goes_on_next_time(qtbot, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.012)
+    panel = _panel(qtbot, tmp_path, "parts")
+    calls = 0
+    while True:
+        calls += 1
+        assert panel.refresh()          # unpaced: a redraw left unfinished goes on at once
+        if panel._unfinished is None:
+            break
+    assert panel.done == [0, 1, 2, 3, 4]
+    assert 2 <= calls <= 4              # 12 ms of 5 ms parts: 3 parts per call at most
+    assert panel.frames == 1            # one redraw, drawn over several frames
+    assert not panel.refresh()          # nothing stale left
+
+
+def test_force_starts_over_and_finishes(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
+    panel = _panel(qtbot, tmp_path, "force")
+    assert panel.refresh() and panel.done == [0]        # one part per call
+    assert panel.refresh(force=True)
+    assert panel.done == [0, 0, 1, 2, 3, 4] and panel._unfinished is None
+
+
+def test_a_new_run_drops_the_rest_of_a_redraw(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
+    panel = _panel(qtbot, tmp_path, "drop")
+    panel.refresh()
+    panel.refresh()
+    panel._on_run_started(None)
+    assert panel._unfinished is None and panel.dirty
+    panel.done.clear()
+    while panel.refresh(paced=False) and panel._unfinished is not None:
+        pass
+    assert panel.done == [0, 1, 2, 3, 4]                # a fresh redraw, from the start
+
+
+def _state(w) -> dict:
+    """What the heavy panels show: their plots and the data in them."""
+    t = w.training.panels
+    acts, weights, feats = t["activations"], t["weights"], t["features"]
+    return {
+        "bands": {n: [c.getData()[1].copy() for c in b.curves] + [b.median.getData()[1]]
+                  for n, b in acts.bands.items()},
+        "hists": {n: h.getData()[1].copy() for n, h in weights.hists.items()},
+        "ratios": {n: c.getData()[1] for n, c in weights.ratios.items()},
+        "images": {k: i.image.copy() for k, i in feats.images.items()},
+        "confusion": t["predictions"].cm_image.image.copy(),
+        "gallery": [s[1].image for s in t["predictions"].slots],
+    }
+
+
+def test_heavy_panels_drawn_one_part_per_frame_end_as_if_drawn_at_once(qtbot, tmp_path,
+                                                                       monkeypatch):
+    w = open_window(qtbot, tmp_path, lenet_digits(epochs=1), "heavy")
+    click(qtbot, w, "train")
+    wait_finished(qtbot, w)                 # every panel redrawn at once (force)
+    at_once = _state(w)
+    keys = ("activations", "weights", "features", "predictions")
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
+    for key in keys:                        # again from nothing, one part per call
+        panel = w.training.panels[key]
+        panel.reset(w.training.session.current)
+        if hasattr(panel, "shown"):
+            panel.shown = {}
+        panel.dirty = True
+        monkeypatch.setattr(panel, "on_screen", lambda: True)
+        calls = 0
+        while panel.refresh(paced=False) and panel._unfinished is not None:
+            calls += 1
+        assert calls >= 4, f"{key} drew in {calls + 1} parts"
+    in_parts = _state(w)
+    assert in_parts.keys() == at_once.keys()
+    for what in at_once:
+        a, b = at_once[what], in_parts[what]
+        if isinstance(a, dict):
+            assert a.keys() == b.keys(), what
+            a, b = list(a.values()), list(b.values())
+        assert len(a) == len(b), what
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(np.asarray(x, float), np.asarray(y, float),
+                                          err_msg=what)
