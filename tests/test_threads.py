@@ -240,3 +240,36 @@ print(json.dumps([runtime.blas_found(), [lib.num_threads for lib in runtime._bla
     assert first == "False"
     found, scipy_threads = json.loads(second)
     assert found is True and set(scipy_threads) <= {1}
+
+
+def test_scipy_blas_loads_without_scipy_linalg_and_is_adopted_by_it_later():
+    """Numba's BLAS bindings come without importing scipy.linalg (0.2-0.4 s of a start);
+    recurrent kernels still reach BLAS through them, and a later `import scipy.linalg`
+    works as usual with the same bindings as its attribute."""
+    import json
+    import subprocess
+    import sys
+
+    code = """
+import json, sys, numpy as np, compute
+from compute.layers.recurrent import SimpleRNN
+layer = SimpleRNN("r", SimpleRNN.config({"units": 3}), [(4, 2)], np.float64)
+p = layer.init_params(np.random.default_rng(0))
+x = np.random.default_rng(1).normal(size=(2, 4, 2))
+y = layer.forward(p, [x], True)
+h = np.zeros((2, 3))
+for t in range(4):                                   # the same recurrence in NumPy
+    h = np.tanh(x[:, t] @ p["Wx"] + h @ p["Wh"] + p["b"])
+before = ["scipy.linalg" in sys.modules, "numpy.f2py" in sys.modules]
+import scipy.linalg
+from scipy.linalg import cython_blas
+print(json.dumps(before + [bool(np.allclose(y, h)),
+                           scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"],
+                           cython_blas is scipy.linalg.cython_blas,
+                           float(scipy.linalg.blas.dnrm2(np.array([3.0, 4.0])))]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False, True, True,
+                                                               True, 5.0]

@@ -38,6 +38,68 @@ def keep_freed_memory() -> None:
         pass
 
 
+def load_scipy_blas_alone() -> None:
+    """Load SciPy's BLAS bindings, ``scipy.linalg.cython_blas``, without the package
+    import of ``scipy.linalg``.
+
+    Numba imports the bindings on its first compile or cache load in a process (for
+    ``np.dot``), and Python imports a submodule's package first: all of scipy.linalg and,
+    through SciPy's array-API layer, NumPy's f2py and testing packages, 0.2-0.4 s of every
+    start here (the warm start's budget is 1 s). Registered under its own name, the
+    extension is found by every later ``import scipy.linalg.cython_blas`` (Numba's too),
+    and a later ``import scipy.linalg`` runs as usual and gets it as its attribute
+    (`_AdoptBlas`). Where anything differs (no SciPy, another layout, a loading error),
+    nothing is changed.
+    """
+    if _BLAS_MODULE in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    try:
+        import importlib.machinery
+        import importlib.util
+
+        import scipy
+
+        folder = os.path.join(os.path.dirname(scipy.__file__), "linalg")
+        paths = [os.path.join(folder, "cython_blas" + suffix)
+                 for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+        path = next(p for p in paths if os.path.exists(p))
+        spec = importlib.util.spec_from_file_location(_BLAS_MODULE, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_BLAS_MODULE] = module
+        spec.loader.exec_module(module)
+    except Exception:           # StopIteration, ImportError, OSError...: Numba's way then
+        sys.modules.pop(_BLAS_MODULE, None)
+        return
+    sys.meta_path.insert(0, _AdoptBlas())
+
+
+_BLAS_MODULE = "scipy.linalg.cython_blas"
+
+
+class _AdoptBlas:
+    """An import hook, once: when scipy.linalg is imported, it gets the bindings loaded
+    by `load_scipy_blas_alone` as its ``cython_blas`` attribute (Python sets a package's
+    attribute only for submodules it imports itself)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "scipy.linalg":
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module) -> None:
+            run(module)
+            if _BLAS_MODULE in sys.modules:
+                module.cython_blas = sys.modules[_BLAS_MODULE]
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 class _Blas:
     """The BLAS libraries of NumPy (its GEMMs) and of SciPy (what Numba kernels call for
     ``np.dot``), found once with threadpoolctl; empty where it or SciPy is missing."""
