@@ -31,11 +31,15 @@ class _Bands:
         plot.addItem(outer)
         plot.addItem(inner)
         self.median = plot.plot(pen=pg.mkPen(color, width=1.5))
+        self.range = style.SteadyRange(plot)
 
-    def set(self, steps: np.ndarray, pct: np.ndarray) -> None:
+    def set(self, steps: np.ndarray, pct: np.ndarray, x_max: float) -> None:
         for c, col in zip(self.curves, (0, 1, 3, 4)):
             c.setData(steps, pct[:, col])
         self.median.setData(steps, pct[:, 2])
+        # the view moves only when the bands leave it: auto-range rebuilt both axes of
+        # every plot at every snapshot, most of a frame with a dozen plots
+        self.range.update(x_max, [pct[:, 0], pct[:, 4]])
 
 
 class ActivationsPanel(Panel):
@@ -46,6 +50,7 @@ class ActivationsPanel(Panel):
         super().__init__(session, parent)
         lay = self.layout_with_note()
         self.view = self.add_graphics(lay)
+        self.plots: dict[str, pg.PlotItem] = {}
         self.bands: dict[str, _Bands] = {}
         self.fraction_plot: pg.PlotItem | None = None
         self.fractions: dict[str, pg.PlotDataItem] = {}
@@ -54,6 +59,7 @@ class ActivationsPanel(Panel):
 
     def reset(self, run) -> None:
         self.view.clear()
+        self.plots = {}
         self.bands = {}
         self.fractions = {}
         self.fraction_plot = None
@@ -78,18 +84,24 @@ class ActivationsPanel(Panel):
         for node in nodes:
             if node in self.bands:
                 continue
-            i = len(self.bands)
-            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS, enableMenu=False)
-            style.setup_plot(plot, "", "")
-            plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})", size="8pt")
-            plot.setDownsampling(auto=False)
+            plot = self.plots.get(node)
+            if plot is None:                    # the plot, then its items: 10-20 ms each
+                i = len(self.plots)
+                plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS,
+                                         enableMenu=False)
+                style.setup_plot(plot, "", "")
+                plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})",
+                              size="8pt")
+                plot.setDownsampling(auto=False)
+                self.plots[node] = plot
+                yield
             self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
             yield
         if self.fraction_plot is None and (run.dead or run.saturated):
             rows = -(-max(len(self.bands), 1) // COLUMNS)
             self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
             style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
-            self.fraction_plot.setYRange(0, 1)
+            self.fraction_range = style.SteadyRange(self.fraction_plot)
             style.legend(self.fraction_plot, (-10, -10))   # bottom right
             yield
 
@@ -104,7 +116,9 @@ class ActivationsPanel(Panel):
             self._title(run, node)
             rows = run.bands[node]
             if self._new(node, rows):
-                self.bands[node].set(rows.steps(), np.array([r[1] for r in rows.rows]))
+                steps = rows.steps()
+                self.bands[node].set(steps, np.array([r[1] for r in rows.rows]),
+                                     max(run.total_steps or 0, steps[-1]))
                 yield
         if self.fraction_plot is not None:
             colors = style.node_colors(run.node_types)
@@ -118,7 +132,10 @@ class ActivationsPanel(Panel):
                                        pg.QtCore.Qt.SolidLine)
                         self.fractions[key] = self.fraction_plot.plot(pen=pen, name=key)
                     if self._new(key, s):
-                        self.fractions[key].setData(*s.data())
+                        x, y = s.data()
+                        self.fractions[key].setData(x, y)
+                        self.fraction_range.update(max(run.total_steps or 0, x[-1]),
+                                                   [np.array([0.0, 1.0])])
         self.set_note("" if nodes else "Waiting for the first snapshot…")
 
     def _title(self, run, node: str) -> None:

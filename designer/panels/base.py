@@ -22,7 +22,10 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from . import style
 
 FPS = 20                    # redraws per second per panel, at most
-FRAME_BUDGET_S = 0.012      # a frame's share of a redraw written in parts (see above)
+# a frame's share of a redraw written in parts (see above): about one plot made or
+# updated, since the paint that follows grows with the plots changed (uncontended: one
+# plot 3-8 ms, a dozen 20-27 ms); 12 ms had twice the frames over 50 ms while training
+FRAME_BUDGET_S = 0.005
 
 
 class Panel(QWidget):
