@@ -356,7 +356,11 @@ class Trainer:
                 return
             acts = {n: np.array(v, copy=True) for n, v in m.values.items()}
             weights = {n: {k: v.copy() for k, v in p.items()} for n, p in m.params.items()}
-            probes = {name: call_probe(fn, m) for name, fn in self.probes.items()}
+            probes = {}
+            for name, fn in self.probes.items():    # each as long as a few steps: a
+                if self.gate is not None:           # window drawing meanwhile goes first
+                    self.gate()
+                probes[name] = call_probe(fn, m)
         self._emit(Snapshot(epoch, self.step, self._snap_x.copy(), self._snap_t.copy(),
                             acts, weights, probes))
 

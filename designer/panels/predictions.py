@@ -60,7 +60,7 @@ class PredictionsPanel(Panel):
         if res["kind"] == "classification":
             yield from self._classification(run, res, snap.step)
         else:
-            self._regression(res, snap.step)
+            yield from self._regression(res, snap.step)
 
     # -- classification ------------------------------------------------------------------
     def _classification(self, run, res: dict, step: int):
@@ -74,8 +74,9 @@ class PredictionsPanel(Panel):
         frac = np.where(rows > 0, cm / np.maximum(rows, 1), 0.0)
         self.cm_image.setImage(frac.astype(np.float32), autoLevels=False, levels=(0, 1))
         for (i, j), t in zip(np.ndindex(k, k), self.cm_texts):
-            t.setText(str(int(cm[i, j])))
-            t.setColor("#ffffff" if frac[i, j] > 0.5 else "#222222")
+            if j == 0:
+                yield                           # a row of counts per part
+            _set_text(t, str(int(cm[i, j])), "#ffffff" if frac[i, j] > 0.5 else "#222222")
         self.set_note(f"step {step} · validation accuracy {100 * res['accuracy']:.1f}% · "
                       f"{len(res['wrong_index'])} misclassified shown · rows: true class, "
                       "columns: predicted")
@@ -129,8 +130,7 @@ class PredictionsPanel(Panel):
         self.gallery.show()
         if len(self.slots) < GALLERY:
             for n in range(len(self.slots), GALLERY):
-                if n % GALLERY_COLS == 0:
-                    yield
+                yield                           # a box and its label per part
                 r, c = 2 * (n // GALLERY_COLS), n % GALLERY_COLS
                 vb = self.gallery.addViewBox(row=r, col=c, lockAspect=True, enableMenu=False)
                 vb.setMouseEnabled(False, False)
@@ -142,15 +142,17 @@ class PredictionsPanel(Panel):
                 self.slots.append((vb, item, label))
         names = self._names(None, res["confusion"].shape[0])
         for n, (vb, item, label) in enumerate(self.slots):
+            if n % GALLERY_COLS == 0:
+                yield
             if n < len(x):
                 img = x[n]
                 item.setImage(img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1))
                 t, p = int(res["wrong_true"][n]), int(res["wrong_pred"][n])
-                label.setText(f"{names[t]}→{names[p]} ({100 * float(res['wrong_conf'][n]):.0f}%)",
-                              size="7pt")
+                _set_label(label, f"{names[t]}→{names[p]} "
+                                  f"({100 * float(res['wrong_conf'][n]):.0f}%)")
             else:
                 item.clear()
-                label.setText("", size="7pt")
+                _set_label(label, "")
 
     def _table_gallery(self, res: dict) -> None:
         x = res["wrong_x"]
@@ -168,11 +170,12 @@ class PredictionsPanel(Panel):
         self.table.resizeColumnsToContents()
 
     # -- regression ------------------------------------------------------------------------
-    def _regression(self, res: dict, step: int) -> None:
+    def _regression(self, res: dict, step: int):
         seq = "examples" in res
         to_one = seq and np.asarray(res["examples"]["true"]).ndim < 3 and \
             np.asarray(res["examples"]["pred"]).ndim < 3
         if self._mode != ("reg", seq, to_one):
+            self._mode = None                   # until every item is made
             self.main.clear()
             self.gallery.clear()
             self.slots = []
@@ -186,6 +189,7 @@ class PredictionsPanel(Panel):
             p.addItem(self.scatter)
             self.examples = []
             if seq:
+                yield
                 self.gallery.show()
                 q = self.gallery.addPlot()
                 style.setup_plot(q, "value", "time step")
@@ -201,12 +205,14 @@ class PredictionsPanel(Panel):
             else:
                 self.gallery.hide()
             self._mode = ("reg", seq, to_one)
+            yield
         t, p = res["true"], res["pred"]
         self.scatter.setData(t, p)
         finite = np.isfinite(t)
         lo, hi = (float(np.min(t[finite])), float(np.max(t[finite]))) if finite.any() else (0, 1)
         self.diag.setData([lo, hi], [lo, hi])
         if seq:
+            yield
             ex = res["examples"]
             for i, (true_c, pred_c) in enumerate(self.examples):
                 if i < len(ex["true"]):
@@ -218,12 +224,27 @@ class PredictionsPanel(Panel):
                     else:                     # many-to-one: the input, then target and guess
                         xs = np.asarray(ex["x"][i]).reshape(len(ex["x"][i]), -1)[:, 0]
                         true_c.setData(np.append(xs, tt.ravel()[:1]))
-                        pred_c.setSymbol("x")
-                        pred_c.setSymbolSize(10)
-                        pred_c.setSymbolPen(pg.mkPen(style.class_color(i), width=2))
+                        if pred_c.opts["symbol"] != "x":      # the guess: one cross
+                            pred_c.setSymbol("x")
+                            pred_c.setSymbolSize(10)
+                            pred_c.setSymbolPen(pg.mkPen(style.class_color(i), width=2))
                         pred_c.setData([len(xs)], pp.ravel()[:1])
         with np.errstate(over="ignore", invalid="ignore"):
             diff = t.astype(np.float64) - p
             mse = float(np.mean(diff * diff)) if t.size else float("nan")
         self.set_note(f"step {step} · {t.size} validation values · mean squared error "
                       f"{mse:.4g}; on the dashed diagonal a prediction is exact")
+
+
+def _set_text(item: pg.TextItem, text: str, color: str) -> None:
+    """Only a change costs: a text item re-lays out its HTML on every set."""
+    if getattr(item, "shown", None) != (text, color):
+        item.shown = (text, color)
+        item.setText(text)
+        item.setColor(color)
+
+
+def _set_label(label: pg.LabelItem, text: str) -> None:
+    """Only a change costs: a new text resizes the label and lays the gallery out again."""
+    if label.text != text:
+        label.setText(text, size="7pt")

@@ -121,32 +121,51 @@ class SteadyRange:
     def _manual(self, *_args) -> None:
         self.follow = False
 
-    def update(self, x_max: float | None, ys: list, log: bool = False) -> bool:
-        """Fit x to [0, x_max] (None: leave x, e.g. linked to another plot) and y to the
-        finite values of `ys` (log10 of the positive ones on a log axis); True if moved."""
+    def update(self, x_max: float | None, ys: list, log: bool = False,
+               xs: list | None = None) -> bool:
+        """Fit x to [0, x_max] (None: leave x, e.g. linked to another plot), or with `xs`
+        to their values as y, and y to the finite values of `ys` (log10 of the positive
+        ones on a log axis); True if moved."""
         view = self.view
         if any(view.autoRangeEnabled()):          # the start, or the "A" button
             view.disableAutoRange()
             self.follow, self.stale = True, True
         if not self.follow:
             return False
-        values = [np.asarray(y, np.float64).ravel() for y in ys if y is not None and len(y)]
-        v = np.concatenate(values) if values else np.empty(0)
-        v = np.log10(v[v > 0]) if log else v[np.isfinite(v)]
-        if not v.size:
+        y = _span(ys, log)
+        if y is None:
             return False
-        lo, hi = float(v.min()), float(v.max())
-        pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
-        lo, hi = lo - pad, hi + pad
         (x0, x1), (y0, y1) = view.viewRange()
-        move_x = x_max is not None and (self.stale or x1 < x_max or x1 > 2 * x_max)
-        move_y = self.stale or lo < y0 or hi > y1 or (y1 - y0) > 2 * (hi - lo)
+        x = _span(xs, False) if xs is not None else None
+        if x is not None:
+            move_x = self.stale or _leaves((x0, x1), x)
+        else:
+            move_x = x_max is not None and (self.stale or x1 < x_max or x1 > 2 * x_max)
+            x = (0, max(x_max, 1)) if x_max is not None else None
+        move_y = self.stale or _leaves((y0, y1), y)
         if not (move_x or move_y):
             return False
         self.stale = False
-        view.setRange(xRange=(0, max(x_max, 1)) if move_x else None,
-                      yRange=(lo, hi) if move_y else None, padding=0)
+        view.setRange(xRange=x if move_x else None, yRange=y if move_y else None, padding=0)
         return True
+
+
+def _span(arrays: list, log: bool) -> tuple[float, float] | None:
+    """The padded range of the finite values (log10 of the positive ones on a log axis)."""
+    values = [np.asarray(a, np.float64).ravel() for a in arrays if a is not None and len(a)]
+    v = np.concatenate(values) if values else np.empty(0)
+    v = np.log10(v[v > 0]) if log else v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
+    return lo - pad, hi + pad
+
+
+def _leaves(view: tuple[float, float], data: tuple[float, float]) -> bool:
+    """Whether data has left the view or fills less than half of it."""
+    inside = view[0] <= data[0] and data[1] <= view[1]
+    return not inside or (view[1] - view[0]) > 2 * (data[1] - data[0])
 
 
 def legend(plot: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> pg.LegendItem:

@@ -28,12 +28,14 @@ class WeightsPanel(Panel):
         lay = self.layout_with_note()
         self.view = self.add_graphics(lay)
         self.hists: dict[str, pg.PlotDataItem] = {}
+        self.ranges: dict[str, style.SteadyRange] = {}
         self.ratio_plot: pg.PlotItem | None = None
         self.ratios: dict[str, pg.PlotDataItem] = {}
 
     def reset(self, run) -> None:
         self.view.clear()
         self.hists = {}
+        self.ranges = {}
         self.ratios = {}
         self.ratio_plot = None
 
@@ -56,6 +58,7 @@ class WeightsPanel(Panel):
         """The plots, one per part (a plot costs 20-40 ms to make)."""
         self.view.clear()
         self.hists = {}
+        self.ranges = {}
         self.ratios = {}
         colors = style.node_colors(run.node_types)
         for i, node in enumerate(nodes):
@@ -68,6 +71,7 @@ class WeightsPanel(Panel):
             c = colors.get(node, pg.mkColor("#888"))
             self.hists[node] = plot.plot(stepMode="center", fillLevel=0,
                                          brush=style.faded(c, 150), pen=pg.mkPen(c))
+            self.ranges[node] = style.SteadyRange(plot)
         yield
         rows = -(-len(nodes) // COLUMNS)
         self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
@@ -76,7 +80,9 @@ class WeightsPanel(Panel):
         ref = pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen("#888888", style=Qt.DashLine),
                               label="1e-3", labelOpts={"position": 0.05, "color": "#888888"})
         self.ratio_plot.addItem(ref)
+        self.ratio_range = style.SteadyRange(self.ratio_plot)
         for node in nodes:
+            yield                               # a curve and its legend entry
             c = colors.get(node, pg.mkColor("#888"))
             self.ratios[node] = self.ratio_plot.plot(pen=pg.mkPen(c, width=1.5), name=node,
                                                      symbol="o", symbolSize=3,
@@ -94,13 +100,20 @@ class WeightsPanel(Panel):
             return
         if list(self.ratios) != nodes:
             yield from self._build(run, nodes)
+        # views move only when the data leaves them: auto-range rebuilt the axes of every
+        # plot at every snapshot, most of a frame
         for node in nodes:
             edges, counts = self.histogram(snap.weights[node])
             self.hists[node].setData(edges, counts)
+            self.ranges[node].update(None, [counts, np.zeros(1)], xs=[edges])
             yield
+        x_max, values = float(run.total_steps or 0), []
         for node, curve in self.ratios.items():
             rows = run.update_ratio.get(node)
             if rows is not None and len(rows):
-                curve.setData(rows.steps(), style.positive(rows.values()))
+                steps, v = rows.steps(), style.positive(rows.values())
+                curve.setData(steps, v)
+                x_max, values = max(x_max, steps[-1]), values + [v]
+        self.ratio_range.update(x_max, values, log=True)
         self.set_note(f"step {snap.step} · histograms of each layer's weights; below, how "
                       "much the weights change per step relative to their size")

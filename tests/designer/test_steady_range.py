@@ -53,3 +53,18 @@ def test_a_zoom_by_the_user_stops_the_following_and_auto_range_resumes_it(plot):
     view.enableAutoRange()                                   # pyqtgraph's "A" button
     assert steady.update(100, [np.array([0.0, 5.0])])
     assert view.viewRange()[1][1] > 5.0
+
+
+def test_x_values_are_followed_like_y_values(plot):
+    """A histogram's view (weights panel): x fits the bin edges, and moves only when they
+    leave it or fill less than half of it."""
+    steady = SteadyRange(plot)
+    edges, counts = np.linspace(-1.0, 1.0, 41), np.arange(40.0)
+    assert steady.update(None, [counts, np.zeros(1)], xs=[edges])
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert x0 < -1.0 and x1 > 1.0 and y0 < 0.0 and y1 > 39.0
+    assert not steady.update(None, [counts, np.zeros(1)], xs=[edges * 0.9])   # inside
+    assert steady.update(None, [counts, np.zeros(1)], xs=[edges * 1.5])       # wider
+    assert plot.getViewBox().viewRange()[0][1] > 1.5
+    assert steady.update(None, [counts, np.zeros(1)], xs=[edges * 0.3])       # too loose
+    assert plot.getViewBox().viewRange()[0][1] < 0.5
