@@ -100,6 +100,7 @@ def test_a_run_sets_up_once_the_window_has_drawn_its_start(qtbot, tmp_path, monk
     """The set-up (model, data, kernels: Python holding the GIL) waits for the first tick
     with nothing left to redraw, instead of sharing the GIL with the run's first frames."""
     built = _record_set_up(monkeypatch)
+    monkeypatch.setattr(session_module, "START_WAIT_S", 30.0)   # only the settling counts
     w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "settle")
     session = w.training.session
     session.views.clear()
