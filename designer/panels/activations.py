@@ -78,7 +78,7 @@ class ActivationsPanel(Panel):
         return nodes[:MAX_LAYERS]
 
     def _ensure_plots(self, run, nodes: list[str]):
-        """The plots not made yet, one per part (a plot costs 20-40 ms to make)."""
+        """The plots not made yet and their items, one per part (10-20 ms each)."""
         colors = style.node_colors(run.node_types)
         names = run.activation_names
         for node in nodes:

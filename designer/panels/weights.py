@@ -55,7 +55,7 @@ class WeightsPanel(Panel):
         return edges, counts.astype(np.float64)
 
     def _build(self, run, nodes: list[str]):
-        """The plots, one per part (a plot costs 20-40 ms to make)."""
+        """The plots, one per part (10-20 ms each), then the ratio curves."""
         self.view.clear()
         self.hists = {}
         self.ranges = {}
