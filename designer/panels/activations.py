@@ -124,7 +124,7 @@ class ActivationsPanel(Panel):
             colors = style.node_colors(run.node_types)
             for label, table, dash in (("dead", run.dead, False),
                                        ("saturated", run.saturated, True)):
-                for node, s in table.items():
+                for node, s in list(table.items()):     # (it grows between parts)
                     key = f"{node} {label}"
                     if key not in self.fractions:
                         pen = pg.mkPen(colors.get(node, pg.mkColor("#888")), width=1.5,
@@ -136,6 +136,7 @@ class ActivationsPanel(Panel):
                         self.fractions[key].setData(x, y)
                         self.fraction_range.update(max(run.total_steps or 0, x[-1]),
                                                    [np.array([0.0, 1.0])])
+                        yield
         self.set_note("" if nodes else "Waiting for the first snapshot…")
 
     def _title(self, run, node: str) -> None:

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from . import style
 
 FPS = 20                    # redraws per second per panel, at most
-# a frame's share of a redraw written in parts (see above): about one plot made or
-# updated, since the paint that follows grows with the plots changed (uncontended: one
-# plot 3-8 ms, a dozen 20-27 ms); 12 ms had twice the frames over 50 ms while training
-FRAME_BUDGET_S = 0.005
+# a frame's share of a redraw written in parts (see above); 5 ms (about one plot per
+# frame) was no better in alternated runs: what remains of a long frame is the paint
+# sharing the GIL with a training step
+FRAME_BUDGET_S = 0.012
 
 
 class Panel(QWidget):

@@ -37,8 +37,7 @@ from .worker import TrainingWorker
 
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
 IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
-FRAME_GATE_S = 0.05               # the longest a trainer waits between steps for a frame
-                                  # (a frame of a panel with many plots: 30-50 ms)
+FRAME_GATE_S = 0.03               # the longest a trainer waits between steps for a frame
 START_WAIT_S = 0.25               # the longest a run's set-up waits for the window to settle
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
 SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
