@@ -44,6 +44,7 @@ class _Bands:
 
 class ActivationsPanel(Panel):
     title = "Activations"
+    fps = 4                     # a dozen plots of percentile bands (see Panel.fps)
     kinds = frozenset({"started", "snapshot", "step", "finished"})
 
     def __init__(self, session, parent=None) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import style
 
-FPS = 20                    # redraws per second per panel, at most
+FPS = 20                    # redraws per second per panel, at most (`Panel.fps`)
 # a frame's share of a redraw written in parts (see above); 5 ms (about one plot per
 # frame) was no better in alternated runs: what remains of a long frame is the paint
 # sharing the GIL with a training step
@@ -32,6 +32,9 @@ class Panel(QWidget):
     """Base of the live panels. Subclasses set `title`, `kinds` and implement `redraw`."""
 
     title = "Panel"
+    # redraws a second, at most: panels of many plots whose data changes only at snapshots
+    # (up to 8 a second) take less, or they would redraw at every frame while training
+    fps: float = FPS
     # the event kinds (see RunHistory.handle) that make this panel stale
     kinds: frozenset[str] = frozenset({"started", "step", "epoch", "snapshot", "finished"})
 
@@ -92,7 +95,7 @@ class Panel(QWidget):
 
     def refresh(self, force: bool = False, paced: bool = True) -> bool:
         """Redraw if something changed and the panel can be seen; `paced`: not within
-        1/FPS s of the last redraw. A redraw in parts stops after FRAME_BUDGET_S and goes
+        1/fps s of the last redraw. A redraw in parts stops after FRAME_BUDGET_S and goes
         on at the next call, except with `force` (start over and finish now). Returns
         whether it drew (the frame clock calls)."""
         if force:
@@ -101,7 +104,7 @@ class Panel(QWidget):
             return False
         now = time.monotonic()
         if (paced and not force and self._unfinished is None
-                and now - self._drawn_at < 1.0 / FPS):
+                and now - self._drawn_at < 1.0 / self.fps):
             return False
         self._drawn_at = now
         if self._unfinished is None:

@@ -22,6 +22,7 @@ MAX_TEXT_CLASSES = 12
 
 class PredictionsPanel(Panel):
     title = "Predictions"
+    fps = 4                     # a confusion matrix and a gallery (see Panel.fps)
     kinds = frozenset({"started", "snapshot"})
 
     def __init__(self, session, parent=None) -> None:

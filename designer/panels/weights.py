@@ -21,6 +21,7 @@ COLUMNS = 3
 
 class WeightsPanel(Panel):
     title = "Weights"
+    fps = 2                     # histograms of slowly changing weights (see Panel.fps)
     kinds = frozenset({"started", "snapshot"})
 
     def __init__(self, session, parent=None) -> None:

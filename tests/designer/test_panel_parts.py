@@ -118,3 +118,17 @@ def test_heavy_panels_drawn_one_part_per_frame_end_as_if_drawn_at_once(qtbot, tm
         for x, y in zip(a, b):
             np.testing.assert_array_equal(np.asarray(x, float), np.asarray(y, float),
                                           err_msg=what)
+
+
+def test_a_panel_paces_its_redraws_at_its_own_rate(qtbot, tmp_path):
+    """Panels of many plots that change only at snapshots redraw fewer times a second
+    (`Panel.fps`); the weights panel at most twice."""
+    panel = _panel(qtbot, tmp_path, "fps")
+    panel.fps = 2
+    assert panel.refresh(force=True)
+    panel.dirty = True
+    time.sleep(1.0 / panel_base.FPS + 0.01)     # past the default pace, not this one's
+    assert not panel.refresh() and panel.dirty
+    assert panel.refresh(paced=False)
+    from designer.panels.weights import WeightsPanel
+    assert WeightsPanel.fps == 2 < panel_base.FPS
