@@ -256,7 +256,9 @@ class MainWindow(QMainWindow):
                 bar.hide()
 
     def _default_dock_sizes(self) -> None:
-        """First start: the canvas gets most of the window; docks take the edges."""
+        """First start: the canvas gets the larger part of the window; docks take the
+        edges, the panels below nearly half the height (their small multiples, a dozen
+        plots, were slivers at a third)."""
         # re-laying out the docks from their own state drops tab bars that Qt left behind
         # while docks were being tabified one by one before the window was shown
         self.restoreState(self.saveState())
@@ -267,7 +269,7 @@ class MainWindow(QMainWindow):
                 by_area.setdefault(self.dockWidgetArea(dock), []).append(dock)
         sizes = {Qt.LeftDockWidgetArea: (220, Qt.Horizontal),
                  Qt.RightDockWidgetArea: (330, Qt.Horizontal),
-                 Qt.BottomDockWidgetArea: (int(self.height() * 0.32), Qt.Vertical)}
+                 Qt.BottomDockWidgetArea: (int(self.height() * 0.45), Qt.Vertical)}
         for area, (size, orientation) in sizes.items():
             docks = by_area.get(area, [])
             if docks:
