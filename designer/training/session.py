@@ -125,6 +125,7 @@ class TrainingSession(QObject):
         # are mostly Python, made frames 2-3x slower and stalled the window 60-90 ms)
         self._frame_done = threading.Event()
         self._frame_done.set()
+        self._frame_started = 0.0
         # set once the window has drawn a run's start (a tick with nothing left to redraw):
         # the run's set-up (building the model, loading data and kernels: 50-200 ms of
         # Python) waits for it, instead of sharing the GIL with those first frames
@@ -184,8 +185,7 @@ class TrainingSession(QObject):
         self._settled.clear()
         self._clock.start()
 
-        def gate() -> None:
-            self._frame_done.wait(FRAME_GATE_S)
+        gate = self._gate
 
         def factory(proj, post):
             self._settled.wait(START_WAIT_S)
@@ -329,6 +329,7 @@ class TrainingSession(QObject):
 
     def _tick(self) -> None:
         start = time.perf_counter()
+        self._frame_started = time.perf_counter()
         self._frame_done.clear()        # the trainer waits between steps (see `_paced`)
         drew = self._draw_one()
         if not drew:
@@ -341,6 +342,15 @@ class TrainingSession(QObject):
             self._idle_frames += 1
             if self._idle_frames > IDLE_TICKS:
                 self._clock.stop()
+
+    def _gate(self) -> None:
+        """Where the trainer gives way (between layers, steps and probes, on its thread):
+        while the window draws a frame, wait for it, at most FRAME_GATE_S per frame
+        however often it is asked (a frame longer than that shares the GIL after all)."""
+        if not self._frame_done.is_set():
+            left = self._frame_started + FRAME_GATE_S - time.perf_counter()
+            if left > 0:
+                self._frame_done.wait(left)
 
     def _draw_one(self) -> bool:
         """Redraw the next view (in turn) that wants it; True if one did."""

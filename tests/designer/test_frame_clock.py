@@ -132,3 +132,24 @@ def test_a_window_that_never_settles_delays_the_set_up_only_so_long(qtbot, tmp_p
     wait_finished(qtbot, w)
     assert session.current.finished is not None
     assert built and built[0] - start >= session_module.START_WAIT_S * 0.9
+
+
+def test_the_gate_waits_at_most_a_frame_s_share_however_often_asked(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """The trainer asks between layers, steps and probes: while a frame is drawn it waits,
+    but all its waits for one frame add up to FRAME_GATE_S at most."""
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "share")
+    session = w.training.session
+    waits = []
+    monkeypatch.setattr(session._frame_done, "wait", waits.append)
+    session._frame_done.set()
+    session._gate()
+    assert waits == []                                  # no frame: no wait
+    session._frame_done.clear()
+    session._frame_started = time.perf_counter()
+    session._gate()
+    assert len(waits) == 1 and 0 < waits[0] <= session_module.FRAME_GATE_S
+    session._frame_started = time.perf_counter() - session_module.FRAME_GATE_S
+    session._gate()
+    assert len(waits) == 1                              # this frame's share is spent
+    session._frame_done.set()
