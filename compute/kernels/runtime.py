@@ -38,6 +38,9 @@ def keep_freed_memory() -> None:
         pass
 
 
+_BLAS_MODULE = "scipy.linalg.cython_blas"
+
+
 def load_scipy_blas_alone() -> None:
     """Load SciPy's BLAS bindings, ``scipy.linalg.cython_blas``, without the package
     import of ``scipy.linalg``.
@@ -71,9 +74,6 @@ def load_scipy_blas_alone() -> None:
         sys.modules.pop(_BLAS_MODULE, None)
         return
     sys.meta_path.insert(0, _AdoptBlas())
-
-
-_BLAS_MODULE = "scipy.linalg.cython_blas"
 
 
 class _AdoptBlas:

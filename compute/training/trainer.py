@@ -160,9 +160,13 @@ class Trainer:
             self._go.wait()
             self._paused += time.perf_counter() - start
             self.state = "running"
+        self._give_way()
+        return not self._stop.is_set()
+
+    def _give_way(self) -> None:
+        """Pass the window's gate, if any (it waits there while it draws a frame)."""
         if self.gate is not None:
             self.gate()
-        return not self._stop.is_set()
 
     # -- the run ----------------------------------------------------------------------
     def run(self) -> History:
@@ -201,8 +205,7 @@ class Trainer:
         return self.history
 
     def _start(self) -> None:
-        if self.gate is not None:
-            self.gate()
+        self._give_way()
         if self.run_dir is not None:
             self._folder = RunFolder(self.run_dir)
             self._folder.save_project(self.as_trained)
@@ -357,9 +360,8 @@ class Trainer:
             acts = {n: np.array(v, copy=True) for n, v in m.values.items()}
             weights = {n: {k: v.copy() for k, v in p.items()} for n, p in m.params.items()}
             probes = {}
-            for name, fn in self.probes.items():    # each as long as a few steps: a
-                if self.gate is not None:           # window drawing meanwhile goes first
-                    self.gate()
+            for name, fn in self.probes.items():
+                self._give_way()                    # a probe costs a few steps' time
                 probes[name] = call_probe(fn, m)
         self._emit(Snapshot(epoch, self.step, self._snap_x.copy(), self._snap_t.copy(),
                             acts, weights, probes))

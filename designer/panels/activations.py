@@ -123,6 +123,7 @@ class ActivationsPanel(Panel):
                 yield
         if self.fraction_plot is not None:
             colors = style.node_colors(run.node_types)
+            last = None                         # the latest step any curve got
             for label, table, dash in (("dead", run.dead, False),
                                        ("saturated", run.saturated, True)):
                 for node, s in list(table.items()):     # (it grows between parts)
@@ -135,9 +136,11 @@ class ActivationsPanel(Panel):
                     if self._new(key, s):
                         x, y = s.data()
                         self.fractions[key].setData(x, y)
-                        self.fraction_range.update(max(run.total_steps or 0, x[-1]),
-                                                   [np.array([0.0, 1.0])])
+                        last = max(last or 0.0, x[-1])
                         yield
+            if last is not None:                # fractions: y is always [0, 1]
+                self.fraction_range.update(max(run.total_steps or 0, last),
+                                           [np.array([0.0, 1.0])])
         self.set_note("" if nodes else "Waiting for the first snapshot…")
 
     def _title(self, run, node: str) -> None:

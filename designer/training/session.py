@@ -344,7 +344,7 @@ class TrainingSession(QObject):
                 self._clock.stop()
 
     def _gate(self) -> None:
-        """Where the trainer gives way (between layers, steps and probes, on its thread):
+        """Where the trainer gives way (between steps and probes, on its thread):
         while the window draws a frame, wait for it, at most FRAME_GATE_S per frame
         however often it is asked (a frame longer than that shares the GIL after all)."""
         if not self._frame_done.is_set():
