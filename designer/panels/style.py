@@ -176,10 +176,6 @@ def legend(plot: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> pg.LegendI
     return plot.addLegend(offset=offset, labelTextSize="8pt", brush=backing)
 
 
-def muted_pen(width: float = 1.0):
-    return pg.mkPen(theme.current().muted_text, width=width)
-
-
 def positive(y: np.ndarray) -> np.ndarray:
     """Values for a log axis: non-positive ones become NaN (a gap), never a crash."""
     y = np.asarray(y, np.float64).copy()
