@@ -259,33 +259,6 @@ def test_stop_wakes_a_paused_run():
 
 
 
-def test_the_gate_is_passed_before_the_run_and_every_step():
-    """A window's gate (it waits there while drawing) runs on the training thread as the
-    run starts and before each step, and the step waits for it."""
-    trainer = Trainer(make_project(epochs=2, batch_size=16), snapshot_every=0)
-    seen = []
-
-    def gate():
-        seen.append((threading.get_ident(), trainer.step))
-        time.sleep(0.001)
-    trainer.gate = gate
-    trainer.run()
-    assert [step for _, step in seen] == [0] + list(range(trainer.step))
-    assert trainer.step == 10
-    assert {tid for tid, _ in seen} == {threading.get_ident()}
-
-
-def test_the_gate_is_passed_before_each_probe_of_a_snapshot():
-    """A snapshot's probes (predictions over the validation set, a boundary grid) each
-    cost a few steps' time: a window drawing a frame goes before each."""
-    trainer = Trainer(make_project(epochs=1, batch_size=16), snapshot_every=0)
-    order = []
-    trainer.probes.update({"a": lambda m: order.append("a"), "b": lambda m: order.append("b")})
-    trainer.gate = lambda: order.append("gate")
-    trainer._snapshot(1)
-    assert order == ["gate", "a", "gate", "b"]
-
-
 def test_loading_the_kernels_before_the_run_leaves_the_model_as_it_was():
     """The run's kernel warm-up (a training step with diagnostics and an inference pass
     on two samples) is undone: weights, BatchNorm statistics and the random generator."""

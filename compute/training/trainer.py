@@ -117,9 +117,6 @@ class Trainer:
         self._stop = threading.Event()
         self._go = threading.Event()
         self._go.set()
-        # called between steps on the training thread (a window waits there while it
-        # draws a frame, so that the frame need not share the GIL with this thread)
-        self.gate: Callable[[], object] | None = None
         self._started = False
         self.state = "ready"        # ready, running, paused, finished
         self.step = 0               # optimisation steps done
@@ -160,13 +157,7 @@ class Trainer:
             self._go.wait()
             self._paused += time.perf_counter() - start
             self.state = "running"
-        self._give_way()
         return not self._stop.is_set()
-
-    def _give_way(self) -> None:
-        """Pass the window's gate, if any (it waits there while it draws a frame)."""
-        if self.gate is not None:
-            self.gate()
 
     # -- the run ----------------------------------------------------------------------
     def run(self) -> History:
@@ -205,7 +196,6 @@ class Trainer:
         return self.history
 
     def _start(self) -> None:
-        self._give_way()
         if self.run_dir is not None:
             self._folder = RunFolder(self.run_dir)
             self._folder.save_project(self.as_trained)
@@ -225,9 +215,9 @@ class Trainer:
     def _load_kernels(self) -> None:
         """Run one training step with diagnostics and one inference pass on two samples,
         then undo them (weights, layer state, random generator). The kernels the run needs
-        load, or compile with progress reported, now, before the first snapshot, instead
-        of in the first steps while a window draws them: loading holds the GIL, and those
-        frames waited 50-80 ms for it. A failure here is left to the real step to report.
+        load, or compile with progress reported, now, before the first snapshot: the first
+        steps' times (samples/s) then measure training, not loading. A failure here is left
+        to the real step to report.
         """
         m = self.model
         saved = copy_arrays(m)
@@ -361,7 +351,6 @@ class Trainer:
             weights = {n: {k: v.copy() for k, v in p.items()} for n, p in m.params.items()}
             probes = {}
             for name, fn in self.probes.items():
-                self._give_way()                    # a probe costs a few steps' time
                 probes[name] = call_probe(fn, m)
         self._emit(Snapshot(epoch, self.step, self._snap_x.copy(), self._snap_t.copy(),
                             acts, weights, probes))

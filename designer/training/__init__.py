@@ -1,4 +1,4 @@
-"""Training from the window: the worker thread, the training dock and the live panels.
+"""Training from the window: the worker, the training dock and the live panels.
 
 `install(window)` is called once by the main window at the end of its construction. It
 adds Train / Pause / Stop / Reset weights to the Train menu and the toolbar, the training
@@ -20,16 +20,14 @@ class TrainingController(QObject):
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        from compute.kernels import warm_up
-
         from ..panels import PANELS
-        from . import calm
+        from . import calm, hosts
         from .dock import TrainingDock
         from .overlay import GradientOverlay
         from .session import TrainingSession
 
-        warm_up()           # Numba's one-time start-up now, not as the first run starts
-        calm.collect_on_gui_thread()       # never on the training thread (see calm.py)
+        calm.collect_on_gui_thread()       # never on another thread (see calm.py)
+        QTimer.singleShot(0, hosts.spare)  # the training process starts while we wait
         self.window = window
         self.session = TrainingSession(window.document, self)
         self.actions = self._actions()

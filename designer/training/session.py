@@ -9,48 +9,34 @@ one per tick, in turn, each at the rate it allows itself: a view's redraw and th
 make one short turn of the event loop, rather than every panel's in one long one
 (measured: a wide loss panel alone repaints in 15-25 ms). When a run ends, the views
 catch up the same way, one per turn.
-After a run it keeps the trained model, evaluates it on the validation split (on the
-training thread) and saves its weights beside the project file.
+The run itself trains in a host process (see `worker`); after it, the session keeps the
+trained model (rebuilt here from the arrays the host sends) with its validation metrics,
+and saves its weights beside the project file.
 """
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from compute.errors import NetwrightError, ProjectError
+from compute.errors import NetwrightError
 from compute.events import Finished
+from compute.model import build_model
 from compute.project import Project
-from compute.training.trainer import Trainer
-from compute.weights import load_weights, model_arrays, save_weights
+from compute.training.host import load_initial
+from compute.weights import model_arrays, save_weights
 
 from . import diagnosis
 from .history import RunHistory
-from .probes import make_probes
 from .runs import RunStore
-from .worker import TrainingWorker
+from .worker import RunResult, TrainingWorker
 
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
 IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
-FRAME_GATE_S = 0.03               # the longest a trainer waits between steps for a frame
-START_WAIT_S = 0.25               # the longest a run's set-up waits for the window to settle
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
 SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
-
-
-@dataclass
-class RunResult:
-    """What the training thread hands back after `Trainer.run()`: the model and its
-    validation metrics."""
-
-    model: Any
-    evaluation: dict[str, float] | None
-    graph: dict
 
 
 def weights_path(project_path: Path | None) -> Path | None:
@@ -58,39 +44,6 @@ def weights_path(project_path: Path | None) -> Path | None:
     if project_path is None:
         return None
     return Path(project_path).with_name(Path(project_path).stem + ".weights.npz")
-
-
-class _Job:
-    """The trainer plus what follows it on the training thread (evaluation, result)."""
-
-    def __init__(self, trainer: Trainer, post) -> None:
-        self.trainer, self.post = trainer, post
-        self.stop, self.pause, self.resume = trainer.stop, trainer.pause, trainer.resume
-
-    def run(self) -> None:
-        history = self.trainer.run()
-        if history.reason in ("diverged", "error"):
-            return          # nothing to keep: weights saved earlier stay as they were
-        self.post(RunResult(self.trainer.model, self.trainer.evaluate(),
-                            self.trainer.project.graph.to_dict()))
-
-
-class _Throttle:
-    """Keeps snapshots to about `SNAPSHOTS_PER_S` a second by raising the trainer's
-    `snapshot_every` (snapshots never change the numbers, only what we get to see)."""
-
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        self.base = trainer.snapshot_every
-        self.t0 = time.perf_counter()
-
-    def __call__(self, event) -> None:
-        step = getattr(event, "step", 0)
-        if not self.base or step < 20 or step % 10:
-            return
-        rate = step / max(time.perf_counter() - self.t0, 1e-6)
-        every = max(self.base, int(rate / SNAPSHOTS_PER_S))
-        self.trainer.snapshot_every = every
 
 
 class TrainingSession(QObject):
@@ -120,17 +73,7 @@ class TrainingSession(QObject):
         self._last_diagnosis = 0.0
         self.views: list = []             # what the frame clock redraws, in turn
         self._next_view = 0
-        # clear while the window draws a frame: the trainer then waits between steps, so
-        # that a frame's Python calls do not wait for the GIL (small networks, whose steps
-        # are mostly Python, made frames 2-3x slower and stalled the window 60-90 ms)
-        self._frame_done = threading.Event()
-        self._frame_done.set()
-        self._frame_started = 0.0
-        # set once the window has drawn a run's start (a tick with nothing left to redraw):
-        # the run's set-up (building the model, loading data and kernels: 50-200 ms of
-        # Python) waits for it, instead of sharing the GIL with those first frames
-        self._settled = threading.Event()
-        self._settled.set()
+        self._project: Project | None = None     # the project of the run going on
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
@@ -167,7 +110,7 @@ class TrainingSession(QObject):
 
     # -- control ---------------------------------------------------------------------------
     def start(self, continue_weights: bool = False) -> RunHistory | None:
-        """Train the document's project as it is now, on the training thread."""
+        """Train the document's project as it is now, in the host process."""
         if self.busy:
             return None
         try:
@@ -182,26 +125,13 @@ class TrainingSession(QObject):
         self.run_started.emit(run)
         self.message.emit("", "info")
         self._idle_frames = 0
-        self._settled.clear()
         self._clock.start()
-
-        gate = self._gate
-
-        def factory(proj, post):
-            self._settled.wait(START_WAIT_S)
-            gate()                          # the set-up, too, leaves frames the GIL
-            trainer = Trainer(proj, callbacks=[post])
-            trainer.gate = gate
-            gate()
-            trainer.callbacks.append(_Throttle(trainer))
-            trainer.probes.update(make_probes(trainer.model, trainer.dataset,
-                                              trainer.data_settings))
-            if initial is not None:
-                _load_initial(trainer.model, initial)
-            gate()
-            return _Job(trainer, post)
-
-        self.worker.start(project, factory)
+        self._project = project
+        path = self.document.path
+        self.worker.start({"project": project.to_dict(),
+                           "path": None if path is None else str(Path(path).resolve()),
+                           "initial": str(initial) if isinstance(initial, Path) else initial,
+                           "snapshots_per_s": SNAPSHOTS_PER_S})
         return run
 
     def pause(self) -> None:
@@ -227,7 +157,7 @@ class TrainingSession(QObject):
         self.weights_changed.emit()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop a run and wait for its thread (closing the window)."""
+        """Stop a run and wait for its end (closing the window)."""
         if self.busy:
             self.worker.stop()
             self.worker.wait(timeout)
@@ -236,7 +166,7 @@ class TrainingSession(QObject):
     def _initial_weights(self):
         graph = self.document.project.graph.to_dict()
         if self.model is not None and self.model_graph == graph:
-            return {k: v.copy() for k, v in model_arrays(self.model).items()}
+            return model_arrays(self.model)         # sent (copied) as the run starts
         return self.saved_weights()
 
     # -- events from the worker (GUI thread) -----------------------------------------------
@@ -265,7 +195,13 @@ class TrainingSession(QObject):
             self.message.emit(_finished_text(ev), "info")
 
     def _keep_result(self, run: RunHistory, result: RunResult) -> None:
-        self.model, self.model_graph = result.model, result.graph
+        model = build_model(self._project.graph, seed=0, dtype=np.float32)
+        try:
+            load_initial(model, result.arrays)       # every array, checked: the trained ones
+        except NetwrightError as exc:
+            self.message.emit(f"could not keep the trained weights: {exc}", "error")
+            return
+        self.model, self.model_graph = model, result.graph
         self.evaluation = result.evaluation
         run.evaluation = result.evaluation
         self._pending_save = True
@@ -329,12 +265,7 @@ class TrainingSession(QObject):
 
     def _tick(self) -> None:
         start = time.perf_counter()
-        self._frame_started = time.perf_counter()
-        self._frame_done.clear()        # the trainer waits between steps (see `_paced`)
         drew = self._draw_one()
-        if not drew:
-            self._frame_done.set()      # nothing drawn: no frame to wait for
-            self._settled.set()
         QTimer.singleShot(0, lambda: self._paced(start))
         if self.busy:
             self._diagnose()
@@ -342,15 +273,6 @@ class TrainingSession(QObject):
             self._idle_frames += 1
             if self._idle_frames > IDLE_TICKS:
                 self._clock.stop()
-
-    def _gate(self) -> None:
-        """Where the trainer gives way (between steps and probes, on its thread):
-        while the window draws a frame, wait for it, at most FRAME_GATE_S per frame
-        however often it is asked (a frame longer than that shares the GIL after all)."""
-        if not self._frame_done.is_set():
-            left = self._frame_started + FRAME_GATE_S - time.perf_counter()
-            if left > 0:
-                self._frame_done.wait(left)
 
     def _draw_one(self) -> bool:
         """Redraw the next view (in turn) that wants it; True if one did."""
@@ -366,7 +288,6 @@ class TrainingSession(QObject):
         """After a tick's redraw (and the repaint it queued): leave the event loop at least
         as much idle time as the tick took, so input never waits long behind drawing."""
         cost = time.perf_counter() - start
-        self._frame_done.set()
         self.frame_cost = cost
         self._clock.setInterval(int(1000 * min(max(TICK_MS / 1000, 2 * cost), 0.5)))
 
@@ -424,19 +345,6 @@ class TrainingSession(QObject):
         self.run_started.emit(None)         # panels and overlay: nothing to show
         self.message.emit("", "info")
         self._catch_up()
-
-
-def _load_initial(model, initial) -> None:
-    """Start from earlier weights: a file (checked by load_weights) or arrays by key."""
-    if isinstance(initial, Path):
-        load_weights(model, initial)
-        return
-    live = model_arrays(model)
-    if set(live) != set(initial) or any(live[k].shape != initial[k].shape for k in live):
-        raise ProjectError("the kept weights do not fit this network any more: reset the "
-                           "weights to start afresh")
-    for k, arr in initial.items():
-        live[k][...] = arr
 
 
 def _finished_text(ev: Finished) -> str:

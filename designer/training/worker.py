@@ -1,40 +1,44 @@
-"""Runs compute's Trainer off the GUI thread and hands its events over as Qt signals.
+"""Runs a training job in a host process and hands its messages over as Qt signals.
 
-The trainer calls our callback on its own (Python) thread. The callback only appends the
-event to a queue under a lock: the training thread never calls into Qt. On the GUI
-thread a timer drains the queue every `POLL_MS` while a run is on and re-emits the
-events, in order, as the `events` signal. However fast the trainer steps, the event loop
-sees at most 50 hand-overs a second (each one costs both threads time under the GIL),
-events keep their order, and neither thread ever waits for the other. Model building
-and data loading happen on the training thread as well: a large dataset never freezes
-the window.
+The host (`compute.training.host`, started and reused by `hosts`) trains in a process of
+its own, so that the window never shares its interpreter lock with the trainer. What it
+sends arrives on the host's reader thread, which only appends it to a queue under a lock.
+On the GUI thread a timer drains the queue every `POLL_MS` while a run is on and
+re-emits the events, in order, as the `events` signal: the event loop sees at most 50
+hand-overs a second, however fast the trainer steps.
 """
 from __future__ import annotations
 
 import threading
-import traceback
 from collections import deque
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from compute.errors import NetwrightError
+from . import calm, hosts
 
-from . import calm
+POLL_MS = 20                  # how often the GUI thread collects the host's messages
 
-POLL_MS = 20                  # how often the GUI thread collects the trainer's events
 
-# builds the trainer on the training thread: (project, callback) -> Trainer
-TrainerFactory = Callable[[Any, Callable[[Any], None]], Any]
+@dataclass
+class RunResult:
+    """What a run that kept its weights leaves: the arrays by key ("node/name"), the
+    validation metrics, and the graph they belong to (as a dict)."""
+
+    arrays: dict
+    evaluation: dict[str, float] | None
+    graph: dict
 
 
 class TrainingWorker(QObject):
     """One training run at a time; `start` returns at once, signals tell the rest.
 
     Signals (all delivered on the GUI thread, in the trainer's order):
-    `events(list)` for every batch of trainer events, `failed(str, str)` (message,
-    details) for an exception outside the trainer's own reporting, and `done()` once the
-    training thread has ended, whatever the outcome.
+    `events(list)` for every batch of trainer events (and a `RunResult` after a run that
+    kept its weights), `failed(str, str)` (message, details) for an error the trainer did
+    not report itself (the host process ending unexpectedly included), and `done()` once
+    the run is over, whatever the outcome.
     """
 
     events = Signal(object)            # a list of events (object: no QVariant conversion)
@@ -46,13 +50,13 @@ class TrainingWorker(QObject):
         super().__init__(parent)
         self._queue: deque = deque()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._trainer = None
+        self._host: hosts.HostProcess | None = None
+        self._over = threading.Event()          # the host said the run is over
         self._stop_requested = False
         self._paused = False
-        self._stepped = False
         self.state = "idle"
-        self.result: Any = None            # what the factory's trainer left (model, ...)
+        self.trainer_state: str | None = None   # the trainer's loop: "running", "paused"
+        self.trainer_step = 0                   # its step when that state was reported
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._drain)
@@ -60,105 +64,62 @@ class TrainingWorker(QObject):
     # -- control (GUI thread) ----------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._host is not None
 
-    @property
-    def trainer(self):
-        """The running trainer (None before it is built and after the run)."""
-        job = self._trainer
-        return getattr(job, "trainer", job)
-
-    @property
-    def trainer_state(self) -> str | None:
-        """The trainer's own state ("running", "paused", ...), set on its thread."""
-        return getattr(self.trainer, "state", None)
-
-    def start(self, project: Any, factory: TrainerFactory) -> None:
-        """Build and run a trainer for `project` (a private copy) on a new thread."""
+    def start(self, job: dict) -> None:
+        """Train `job` (see `compute.training.host`) in a host process."""
         if self.busy:
             raise RuntimeError("a training run is already in progress")
         self._stop_requested = False
         self._paused = False
-        self._trainer = None
-        self.result = None
+        self.trainer_state, self.trainer_step = None, 0
+        self._over.clear()
         self._set_state("starting")
-        self._stepped = False
         calm.run_starting()
+        host = hosts.take()
+        host.sink = self._receive
+        self._host = host
         self._poll.start()
-        self._thread = threading.Thread(target=self._run, args=(project, factory),
-                                        name="netwright-training", daemon=True)
-        self._thread.start()
+        if not host.send(("run", job)):
+            self._receive([("failed", "the training process could not be started", ""),
+                           ("end",)])
 
     def stop(self) -> None:
-        with self._lock:
-            self._stop_requested = True
-            trainer = self._trainer
-        if trainer is not None:
-            if self._paused:
-                trainer.resume()
-            trainer.stop()
+        self._stop_requested = True
+        self._send(("stop",))
         if self.busy:
             self._set_state("stopping")
 
     def pause(self) -> None:
-        with self._lock:
-            self._paused = True
-            trainer = self._trainer
-        if trainer is not None:
-            trainer.pause()
+        self._paused = True
+        self._send(("pause",))
         if self.busy and not self._stop_requested:
             self._set_state("paused")
 
     def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            trainer = self._trainer
-        if trainer is not None:
-            trainer.resume()
+        self._paused = False
+        self._send(("resume",))
         if self.busy and not self._stop_requested:
             self._set_state("running")
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Join the training thread (for closing the window and tests); True if it ended."""
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
-            if t.is_alive():
-                return False
+        """Wait for the run to end (closing the window, tests) and take in what it sent;
+        True if it ended."""
+        if self._host is not None and not self._over.wait(timeout):
+            return False
         self._drain()
         return True
 
-    # -- the training thread -----------------------------------------------------------
-    def _run(self, project: Any, factory: TrainerFactory) -> None:
-        try:
-            trainer = factory(project, self._post)
-            calm.settle()
-            with self._lock:
-                self._trainer = trainer
-                stop, paused = self._stop_requested, self._paused
-            if stop:
-                trainer.stop()
-            elif paused:
-                trainer.pause()
-            self._post(("state", "paused" if paused and not stop else
-                        "stopping" if stop else "running"))
-            trainer.run()
-            self.result = trainer
-        except NetwrightError as exc:
-            self._post(("failed", str(exc), ""))
-        except Exception as exc:     # a bug or bad data the trainer did not name: show it
-            self._post(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        finally:
-            self._post(("end",))
+    def _send(self, message: tuple) -> None:
+        if self._host is not None:
+            self._host.send(message)
 
-    def _post(self, event: Any) -> None:
-        """Called on the training thread for every event: queue it (nothing else but, at
-        the first step, when the kernels are loaded, settle the process once more)."""
+    # -- the host's reader thread -------------------------------------------------------
+    def _receive(self, batch: list) -> None:
         with self._lock:
-            self._queue.append(event)
-        if not self._stepped and getattr(event, "step", 0):
-            self._stepped = True
-            calm.settle()
+            self._queue.extend(batch)
+        if any(isinstance(m, tuple) and m and m[0] in ("end", "exited") for m in batch):
+            self._over.set()
 
     # -- back on the GUI thread --------------------------------------------------------
     def _drain(self) -> None:
@@ -167,7 +128,10 @@ class TrainingWorker(QObject):
             self._queue.clear()
         batch: list = []
         for item in items:
-            if isinstance(item, tuple):
+            if isinstance(item, tuple) and item and item[0] == "result":
+                r = item[1]
+                batch.append(RunResult(r["arrays"], r["evaluation"], r["graph"]))
+            elif isinstance(item, tuple):
                 if batch:
                     self.events.emit(batch)
                     batch = []
@@ -180,18 +144,26 @@ class TrainingWorker(QObject):
     def _control(self, item: tuple) -> None:
         kind = item[0]
         if kind == "state":
-            self._set_state(item[1])
+            self.trainer_state, self.trainer_step = item[1], item[2]
+            self._set_state("stopping" if self._stop_requested else
+                            "paused" if self._paused else "running")
         elif kind == "failed":
             self.failed.emit(item[1], item[2])
+        elif kind == "exited" and self._host is not None:     # died during a run
+            self.failed.emit(f"the training process ended unexpectedly (exit code "
+                             f"{item[1]}); the project is safe: train again", "")
+            self._end()
         elif kind == "end":
-            if self._thread is not None:
-                self._thread.join()
-            self._poll.stop()
-            calm.run_ended()
-            self._thread = None
-            self._trainer = None
-            self._set_state("idle")
-            self.done.emit()
+            self._end()
+
+    def _end(self) -> None:
+        host, self._host = self._host, None
+        self._poll.stop()
+        if host is not None:
+            hosts.give_back(host)
+        self.trainer_state = None
+        self._set_state("idle")
+        self.done.emit()
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -199,4 +171,4 @@ class TrainingWorker(QObject):
             self.state_changed.emit(state)
 
 
-__all__ = ["TrainingWorker"]
+__all__ = ["TrainingWorker", "RunResult"]

@@ -1,7 +1,7 @@
-"""Probes: small computations on the live model, run on the training thread (Qt-free).
+"""Probes: small computations on the live model, for the designer's panels.
 
 The trainer calls each probe with its model at every snapshot and ships the result in
-`Snapshot.probes`, so the GUI thread never runs the network. Each probe works on a fixed
+`Snapshot.probes`, so the window never runs the network. Each probe works on a fixed
 slice of the data (chosen once, at the start of the run) so that successive results are
 comparable, and returns plain arrays (copies) that the GUI may keep.
 """

@@ -1,0 +1,133 @@
+"""The training processes behind the windows: started ahead, reused, ended with the app.
+
+A run trains in a child process (`compute.training.host`; its docstring says why and
+what crosses). Starting one costs Python, NumPy, Numba and the kernels' cache (about a
+second), so a host stays after its run for the next one, and `spare()` starts one before
+it is needed (the window calls it once it is shown). Qt-free: the worker uses these from
+the GUI thread; each host's reader thread hands what arrives to its `sink`.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from compute import wire
+
+KEEP = 2                      # idle hosts kept for later runs at most
+CLOSE_WAIT_S = 2.0            # how long a host may take to exit before it is killed
+
+_idle: list["HostProcess"] = []
+_all: list["HostProcess"] = []
+
+
+class HostProcess:
+    """One child process; `send` writes a command, `sink(list)` receives (on the reader
+    thread) every batch of messages, and finally [("exited", returncode)]."""
+
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])      # where `compute` lives
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen([sys.executable, "-m", "compute.training.host"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.sink: Callable[[list], Any] | None = None
+        self.ended = threading.Event()        # the process has exited
+        self._write = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="netwright-host-reader",
+                                        daemon=True)
+        self._reader.start()
+        _all.append(self)
+
+    @property
+    def alive(self) -> bool:
+        return not self.ended.is_set() and self.proc.poll() is None
+
+    def send(self, message: Any) -> bool:
+        """Write one command; False if the process is gone."""
+        with self._write:
+            try:
+                wire.write(self.proc.stdin, message)
+                return True
+            except (OSError, ValueError):         # a closed pipe: the host has ended
+                return False
+
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Ask the host to end (a run stops after its step), kill it if it does not."""
+        if self.proc.poll() is None:
+            self.send(("quit",))
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(wait)
+        if self in _all:
+            _all.remove(self)
+
+    def _read(self) -> None:
+        try:
+            while True:
+                batch = wire.read(self.proc.stdout)
+                self._hand_over(batch if isinstance(batch, list) else [batch])
+        except EOFError:
+            pass
+        except (OSError, ValueError):
+            pass
+        except wire.WireError as exc:         # a bug on one side: end this host, say why
+            self._hand_over([("failed", f"the training process sent a broken message: "
+                                        f"{exc}", "")])
+            self.proc.kill()
+        code = self.proc.wait()
+        self.ended.set()
+        self._hand_over([("exited", code)])
+
+    def _hand_over(self, batch: list) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink(batch)
+
+
+def take() -> HostProcess:
+    """A host for a run: an idle one if any is still alive, else a new one."""
+    while _idle:
+        host = _idle.pop()
+        if host.alive:
+            return host
+        host.close()
+    return HostProcess()
+
+
+def give_back(host: HostProcess) -> None:
+    """A run has ended on `host`: keep it for the next run, or end it."""
+    host.sink = None
+    if host.alive and len(_idle) < KEEP:
+        _idle.append(host)
+    else:
+        host.close()
+
+
+def spare() -> None:
+    """Start a host ahead of the first run, unless one is waiting already."""
+    if not any(h.alive for h in _idle):
+        _idle.append(HostProcess())
+
+
+def close_all() -> None:
+    """End every host (the app exits)."""
+    _idle.clear()
+    for host in list(_all):
+        host.close()
+
+
+atexit.register(close_all)
+
+__all__ = ["HostProcess", "take", "give_back", "spare", "close_all"]

@@ -1,0 +1,62 @@
+"""designer/training/hosts.py and the worker: runs train in a reused child process, and a
+process that dies takes nothing of the window with it."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pytest
+
+from designer.training import hosts
+
+from .test_training_support import click, open_window, spirals_mlp, wait_finished
+
+
+def test_runs_train_in_one_host_process_kept_for_the_next_run(qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=2), "reuse")
+    session = w.training.session
+    click(qtbot, w, "train")
+    host = session.worker._host
+    assert host is not None and host.proc.pid != os.getpid() and host.alive
+    wait_finished(qtbot, w)
+    assert session.worker._host is None and host in hosts._idle    # kept, idle
+    click(qtbot, w, "train")
+    assert session.worker._host is host                            # and used again
+    wait_finished(qtbot, w)
+    assert session.current.finished.reason == "completed" and session.model is not None
+
+
+def test_a_spare_host_is_started_ahead_and_taken_first():
+    hosts.close_all()
+    hosts.spare()
+    assert len(hosts._idle) == 1
+    spare = hosts._idle[0]
+    hosts.spare()                                   # one waiting is enough
+    assert hosts._idle == [spare]
+    assert hosts.take() is spare and hosts._idle == []
+    hosts.give_back(spare)
+    assert hosts._idle == [spare]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="kills with SIGKILL")
+def test_a_host_that_dies_mid_run_is_an_error_in_the_window_and_the_next_run_works(
+        qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=2000), "crash")
+    session = w.training.session
+    before = w.document.project.to_dict()
+    click(qtbot, w, "train")
+    qtbot.waitUntil(lambda: session.current.step > 10, timeout=60_000)
+    host = session.worker._host
+    os.kill(host.proc.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not session.busy, timeout=5000)
+    assert "ended unexpectedly" in session.current.error
+    assert "ended unexpectedly" in w.training.dock.banner.text()    # shown, not on stderr
+    assert w.document.project.to_dict() == before              # the document is intact
+    assert host not in hosts._idle
+    assert w.training.actions["train"].isEnabled()
+    w.document.project.training["epochs"] = 2
+    click(qtbot, w, "train")
+    assert session.worker._host is not host
+    wait_finished(qtbot, w)
+    assert session.current.finished.reason == "completed"
