@@ -10,7 +10,9 @@ and the trainer's events (`compute.events`). One frame carries one message:
 
 In the JSON tree, an object with a key that begins with "$" is a marker: {"$a": i} is
 array i, {"$t": [...]} a tuple, {"$d": [[key, value], ...]} a dict whose keys are not
-all plain strings (or one that begins with "$"), and {"$e": name, "f": {...}} an event.
+all plain strings (or one that begins with "$"), {"$e": name, "f": {...}} an event, and
+{"$x": "Type: message"} an exception (a probe that failed), which arrives as a
+`RemoteError` with that text.
 Decoding builds only the event classes it knows and arrays of plain numeric dtypes:
 whatever arrives, it can only make data, never run code. Anything else is a WireError
 that says where it is.
@@ -44,6 +46,10 @@ _PLAIN = {type(None), str, bool, int, float}
 
 class WireError(NetwrightError):
     """A message that cannot be encoded, or bytes that are not a valid frame."""
+
+
+class RemoteError(Exception):
+    """An exception raised in the other process, as its type's name and message."""
 
 
 # -- encoding ----------------------------------------------------------------------------
@@ -99,6 +105,8 @@ def _enc(v: Any, arrays: list) -> Any:
     name = t.__name__
     if name in EVENTS and t is EVENTS[name]:
         return {"$e": name, "f": _enc({f: getattr(v, f) for f in _FIELDS[name]}, arrays)}
+    if isinstance(v, Exception):
+        return {"$x": f"{name}: {v}"}
     for base in (bool, int, float, str):        # subclasses: an IntEnum, a str-like
         if isinstance(v, base):
             return base(v)
@@ -198,6 +206,8 @@ def _dec(v: Any, arrays: list) -> Any:
                 raise _Bad(f"a dict key of type {type(key).__name__}") from None
             out[key] = _inside(key, _dec, pair[1], arrays)
         return out
+    if len(v) == 1 and type(v.get("$x")) is str:
+        return RemoteError(v["$x"])
     if set(v) == {"$e", "f"} and v["$e"] in EVENTS and type(v["f"]) is dict:
         name, fields = v["$e"], v["f"]
         if set(fields) != set(_FIELDS[name]):
@@ -237,4 +247,4 @@ def _fill(stream: BinaryIO, view: memoryview, at_start: bool) -> None:
         got += k
 
 
-__all__ = ["encode", "decode", "write", "read", "WireError", "EVENTS"]
+__all__ = ["encode", "decode", "write", "read", "WireError", "RemoteError", "EVENTS"]

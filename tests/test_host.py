@@ -172,3 +172,12 @@ def test_the_host_ends_when_told_or_when_its_window_is_gone():
     h.until(lambda m: isinstance(m, StepEnd))
     h.proc.stdin.close()                          # the window closed its end
     assert h.proc.wait(60) == 0                   # the run stopped, the process ended
+
+
+def test_a_message_that_cannot_be_sent_becomes_a_warning_and_the_rest_still_goes():
+    from compute.training.host import _frame
+
+    batch = wire.decode(bytearray(_frame([StepEnd(1, 1, 0.5, 0.1, 10.0), {"f": print},
+                                          ("end",)])))
+    assert isinstance(batch[0], StepEnd) and batch[2] == ("end",)
+    assert batch[1][0] == "warning" and "builtin_function_or_method" in batch[1][1]

@@ -79,6 +79,13 @@ def test_dicts_with_other_keys_and_numpy_scalars():
     assert type(back[(1, 2)][1]) is int and type(back[(1, 2)][2]) is bool
 
 
+def test_a_probe_s_exception_arrives_as_a_remote_error_with_its_text():
+    back = roundtrip({"predictions": ValueError("cannot reshape"), "boundary": {"x": 1}})
+    assert isinstance(back["predictions"], wire.RemoteError)
+    assert str(back["predictions"]) == "ValueError: cannot reshape"
+    assert back["boundary"] == {"x": 1}
+
+
 def test_what_cannot_be_sent_is_named_with_its_place():
     with pytest.raises(wire.WireError, match=r"message\.probes\[0\]\.f: a function"):
         wire.encode({"probes": [{"f": lambda: 0}]})

@@ -16,11 +16,17 @@ to the host's stdin:
     ("quit",)              stop and exit (so does the end of stdin)
 
 and reads lists of messages from the host's stdout (the host's own prints go to
-stderr): the trainer's events in order, ("state", "running" | "paused", step) when the
-trainer's loop changes state (a pause once the loop waits, after its last step's events), ("result", {"arrays", "evaluation", "graph"}) after
-a run that kept its weights, ("failed", message, details) for an error the trainer did
-not report itself, and ("end",) when a run is over, whatever the outcome. One run at a
-time; the process stays for the next (its kernels stay loaded).
+stderr):
+
+    events                 the trainer's, in order
+    ("state", "running" | "paused", step)    the trainer's loop changed state (a pause
+                           once the loop waits, after its last step's events)
+    ("result", {"arrays", "evaluation", "graph"})    after a run that kept its weights
+    ("failed", message, details)    an error the trainer did not report itself
+    ("warning", text)      an event that could not be sent (a bug; the run goes on)
+    ("end",)               the run is over, whatever the outcome
+
+One run at a time; the process stays for the next (its kernels stay loaded).
 """
 from __future__ import annotations
 
@@ -197,8 +203,6 @@ class Host:
 
     # -- sending (its own thread) -------------------------------------------------------
     def _send_loop(self) -> None:
-        from compute import wire
-
         while True:
             self._wake.wait(FLUSH_S)
             self._wake.clear()
@@ -206,17 +210,14 @@ class Host:
             batch = self._take()
             if batch:
                 try:
-                    wire.write(self.out, batch)
+                    self.out.write(_frame(batch))
+                    self.out.flush()
                 except (OSError, ValueError):    # the window is gone: stop training
                     self._closed = True
                     trainer = self._trainer
                     if trainer is not None:
                         trainer.stop()
                     return
-                except wire.WireError as exc:    # a bug: say so rather than hang
-                    sys.stderr.write(f"netwright host: {exc}\n")
-                    wire.write(self.out, [("failed", f"could not send an event: {exc}",
-                                           "")])
             if closing:
                 return
 
@@ -232,6 +233,26 @@ class Host:
             self._state = state
             batch.append(("state", state, trainer.step))
         return batch
+
+
+def _frame(batch: list) -> bytes:
+    """The batch as one frame; a message that cannot be encoded (a bug) is replaced by a
+    warning that says why, and the rest still goes (an "end" lost would hang the window)."""
+    from compute import wire
+
+    try:
+        return wire.encode(batch)
+    except wire.WireError:
+        pass
+    kept = []
+    for m in batch:
+        try:
+            wire.encode(m)
+            kept.append(m)
+        except wire.WireError as exc:
+            kept.append(("warning", f"the training process could not send a "
+                                    f"{type(m).__name__}: {exc}"))
+    return wire.encode(kept)
 
 
 def lower_priority(nice: int = NICE) -> None:

@@ -109,12 +109,17 @@ def classification_result(out: np.ndarray, y: np.ndarray, loss: str,
     cm = np.zeros((k, k), np.int64)
     np.add.at(cm, (truth.ravel(), pred.ravel()), 1)
     wrong = np.flatnonzero((pred != truth).reshape(len(pred), -1).any(axis=1))[:GALLERY]
-    first = lambda a: a.reshape(len(a), -1)[:, 0] if a.ndim > 1 else a
     return {"kind": "classification", "confusion": cm,
             "accuracy": float(np.mean(pred == truth)) if pred.size else float("nan"),
             "wrong_index": wrong, "wrong_x": x[wrong].copy(),
-            "wrong_true": first(truth[wrong]), "wrong_pred": first(pred[wrong]),
-            "wrong_conf": first(conf[wrong]).astype(np.float32)}
+            "wrong_true": _first(truth[wrong]), "wrong_pred": _first(pred[wrong]),
+            "wrong_conf": _first(conf[wrong]).astype(np.float32)}
+
+
+def _first(a: np.ndarray) -> np.ndarray:
+    """Per sample, its first value (a sequence's first step): the gallery's captions.
+    (Also with no sample at all: reshaping an empty array to (0, -1) raises.)"""
+    return a[(slice(None),) + (0,) * (a.ndim - 1)]
 
 
 def regression_result(out: np.ndarray, y: np.ndarray, x: np.ndarray) -> dict:

@@ -62,7 +62,9 @@ class AutoencoderPanel(Panel):
         if isinstance(lat, dict):
             self._latent(lat)
         self.set_note(f"step {snap.step} · rows: input, reconstruction"
-                      + (", clean target" if self._noisy(snap) else ""))
+                      + (", clean target" if self._noisy(snap) else "")
+                      + (f" · the latent space could not be computed: {lat}"
+                         if isinstance(lat, Exception) else ""))
 
     @staticmethod
     def _noisy(snap) -> bool:

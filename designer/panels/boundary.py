@@ -90,6 +90,9 @@ class BoundaryPanel(Panel):
             self._curve(run, probes["curve"], snap.step)
         elif snap is None:
             self.set_note("For 2-D data the decision boundary appears here while training.")
+        elif isinstance(probes.get("boundary", probes.get("curve")), Exception):
+            self.set_note("The network's outputs over the input plane could not be computed: "
+                          f"{probes.get('boundary', probes.get('curve'))}")
         else:
             self.set_note("The decision boundary needs a network with 2 input features "
                           "(or a 1-D regression); this one takes "

@@ -54,6 +54,9 @@ class PredictionsPanel(Panel):
         run = self.run
         snap = run.snapshot if run else None
         res = snap.probes.get("predictions") if snap is not None else None
+        if isinstance(res, Exception):          # a bug of ours, shown rather than hidden
+            self.set_note(f"The predictions could not be computed: {res}")
+            return
         if not isinstance(res, dict):
             self.set_note("Predictions on validation samples appear at the first snapshot.")
             return

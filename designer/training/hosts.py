@@ -13,11 +13,13 @@ import os
 import subprocess
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
 from compute import wire
 
+STDERR_LINES = 20             # the last lines of a host's stderr kept for a message
 KEEP = 2                      # idle hosts kept for later runs at most
 CLOSE_WAIT_S = 2.0            # how long a host may take to exit before it is killed
 
@@ -27,19 +29,25 @@ _all: list["HostProcess"] = []
 
 class HostProcess:
     """One child process; `send` writes a command, `sink(list)` receives (on the reader
-    thread) every batch of messages, and finally [("exited", returncode)]."""
+    thread) every batch of messages, and finally [("exited", returncode, last line of its
+    stderr)]."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str] | None = None) -> None:
         root = str(Path(__file__).resolve().parents[2])      # where `compute` lives
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen([sys.executable, "-m", "compute.training.host"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.proc = subprocess.Popen(command or [sys.executable, "-m", "compute.training.host"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
         self.sink: Callable[[list], Any] | None = None
+        self.last_words: deque[str] = deque(maxlen=STDERR_LINES)   # its stderr's end
         self.ended = threading.Event()        # the process has exited
         self._write = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="netwright-host-reader",
                                         daemon=True)
+        self._errors = threading.Thread(target=self._read_stderr, daemon=True,
+                                        name="netwright-host-stderr")
+        self._errors.start()
         self._reader.start()
         _all.append(self)
 
@@ -87,8 +95,18 @@ class HostProcess:
                                         f"{exc}", "")])
             self.proc.kill()
         code = self.proc.wait()
+        self._errors.join(CLOSE_WAIT_S)       # its last words, if it died of something
         self.ended.set()
-        self._hand_over([("exited", code)])
+        self._hand_over([("exited", code, self.last_words[-1] if self.last_words else "")])
+
+    def _read_stderr(self) -> None:
+        """Pass the host's stderr on to ours (warnings, a crash's traceback), keeping the
+        last lines for the message if it dies."""
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            sys.stderr.write(line)
+            if line.strip():
+                self.last_words.append(line.strip())
 
     def _hand_over(self, batch: list) -> None:
         sink = self.sink

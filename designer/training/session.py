@@ -15,6 +15,7 @@ and saves its weights beside the project file.
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class TrainingSession(QObject):
         self.worker = TrainingWorker(self)
         self.worker.events.connect(self._on_events)
         self.worker.failed.connect(self._on_failed)
+        self.worker.warned.connect(lambda text: self.message.emit(text, "warning"))
         self.worker.done.connect(self._on_done)
         self.worker.state_changed.connect(self.state_changed)
         self.findings: list[diagnosis.Finding] = []
@@ -209,6 +211,8 @@ class TrainingSession(QObject):
         QTimer.singleShot(0, self, self._save_weights)     # file I/O: a turn of its own
 
     def _on_failed(self, text: str, details: str) -> None:
+        if details:                 # a traceback: for a bug report (the text is shown)
+            sys.stderr.write(details)
         run = self.current
         if run is not None and run.error is None:
             run.error = text

@@ -37,12 +37,13 @@ class TrainingWorker(QObject):
     Signals (all delivered on the GUI thread, in the trainer's order):
     `events(list)` for every batch of trainer events (and a `RunResult` after a run that
     kept its weights), `failed(str, str)` (message, details) for an error the trainer did
-    not report itself (the host process ending unexpectedly included), and `done()` once
-    the run is over, whatever the outcome.
+    not report itself (the host process ending unexpectedly included), `warned(str)` for
+    one that did not end the run, and `done()` once the run is over, whatever the outcome.
     """
 
     events = Signal(object)            # a list of events (object: no QVariant conversion)
     failed = Signal(str, str)
+    warned = Signal(str)               # something went wrong that did not end the run
     done = Signal()
     state_changed = Signal(str)        # "idle", "starting", "running", "paused", "stopping"
 
@@ -76,13 +77,17 @@ class TrainingWorker(QObject):
         self._over.clear()
         self._set_state("starting")
         calm.run_starting()
-        host = hosts.take()
+        self._poll.start()
+        try:
+            host = hosts.take()
+        except OSError as exc:
+            self._receive([("failed", f"could not start the training process: {exc}", ""),
+                           ("end",)])
+            return
         host.sink = self._receive
         self._host = host
-        self._poll.start()
-        if not host.send(("run", job)):
-            self._receive([("failed", "the training process could not be started", ""),
-                           ("end",)])
+        if not host.send(("run", job)):      # it died: its reader reports the exit
+            host.proc.kill()
 
     def stop(self) -> None:
         self._stop_requested = True
@@ -149,9 +154,12 @@ class TrainingWorker(QObject):
                             "paused" if self._paused else "running")
         elif kind == "failed":
             self.failed.emit(item[1], item[2])
+        elif kind == "warning":
+            self.warned.emit(item[1])
         elif kind == "exited" and self._host is not None:     # died during a run
+            why = f": {item[2]}" if item[2] else ""
             self.failed.emit(f"the training process ended unexpectedly (exit code "
-                             f"{item[1]}); the project is safe: train again", "")
+                             f"{item[1]}{why}); the project is safe: train again", "")
             self._end()
         elif kind == "end":
             self._end()

@@ -60,3 +60,17 @@ def test_a_host_that_dies_mid_run_is_an_error_in_the_window_and_the_next_run_wor
     assert session.worker._host is not host
     wait_finished(qtbot, w)
     assert session.current.finished.reason == "completed"
+
+
+def test_a_host_that_cannot_start_says_why():
+    """Its stderr goes on to ours, and its last line comes with the exit (the window's
+    message then names the cause, e.g. a missing package)."""
+    got = []
+    host = hosts.HostProcess([sys.executable, "-c",
+                              "import sys; sys.stderr.write('ImportError: no numba\\n'); "
+                              "sys.exit(3)"])
+    host.sink = got.extend
+    assert host.ended.wait(30)
+    host.close()
+    assert got == [("exited", 3, "ImportError: no numba")]
+    assert host not in hosts._all

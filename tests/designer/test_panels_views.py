@@ -163,3 +163,23 @@ def test_loss_and_metric_sit_side_by_side_in_a_wide_short_panel(qtbot, tmp_path)
     assert not panel.side_by_side
     assert grid.itemAt(1, 0) is panel.metric_plot
     assert not panel.loss_plot.getAxis("bottom").isVisible()
+
+
+def test_a_probe_that_failed_in_the_training_process_is_said_in_its_panel(qtbot, tmp_path,
+                                                                         monkeypatch):
+    """A probe's exception crosses from the host as a RemoteError: the panel names it
+    instead of waiting for a snapshot that has come."""
+    from types import SimpleNamespace
+
+    from compute.wire import RemoteError
+
+    w = open_window(qtbot, tmp_path, lenet_digits(epochs=1), "failed_probe")
+    error = RemoteError("ValueError: cannot reshape array of size 0")
+    snap = Snapshot(1, 5, np.zeros((1, 2), np.float32), None, {}, {},
+                    {"predictions": error, "boundary": error})
+    run = SimpleNamespace(snapshot=snap)
+    for key in ("predictions", "boundary"):
+        panel = w.training.panels[key]
+        monkeypatch.setattr(type(panel), "run", property(lambda p: run))
+        panel.refresh(force=True)
+        assert "could not be computed: ValueError: cannot reshape" in panel._note.text()
