@@ -24,6 +24,12 @@ class _Bands:
 
     def __init__(self, plot: pg.PlotItem, color) -> None:
         self.plot = plot
+        # dead or saturated units, in the view's corner: in the title, each new figure
+        # changed the title's width, hence the grid's columns, and every plot was laid out
+        # and drawn anew (40-50 ms frames)
+        self.status = pg.LabelItem("", size="8pt", justify="right")
+        self.status.setParentItem(plot.getViewBox())
+        self.status.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
         invisible = pg.mkPen(None)
         self.curves = [plot.plot(pen=invisible) for _ in range(4)]
         outer = pg.FillBetweenItem(self.curves[0], self.curves[3], brush=style.faded(color, 60))
@@ -50,7 +56,7 @@ class ActivationsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         lay = self.layout_with_note()
-        self.view = self.add_graphics(lay)
+        self.view = self.add_graphics(lay, scroll=True)
         self.plots: dict[str, pg.PlotItem] = {}
         self.bands: dict[str, _Bands] = {}
         self.fraction_plot: pg.PlotItem | None = None
@@ -90,7 +96,7 @@ class ActivationsPanel(Panel):
                 i = len(self.plots)
                 plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS,
                                          enableMenu=False)
-                style.setup_plot(plot, "", "")
+                style.setup_plot(plot, "", "", small=True)
                 plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})",
                               size="8pt")
                 plot.setDownsampling(auto=False)
@@ -112,9 +118,11 @@ class ActivationsPanel(Panel):
             self.set_note("Activation distributions per layer appear at the first snapshot.")
             return
         nodes = self._layers(run)
+        self.fit_rows(self.view, -(-len(nodes) // COLUMNS),
+                      1 if (run.dead or run.saturated) else 0)
         yield from self._ensure_plots(run, nodes)
         for node in nodes:
-            self._title(run, node)
+            self._status(run, node)
             rows = run.bands[node]
             if self._new(node, rows):
                 steps = rows.steps()
@@ -143,15 +151,13 @@ class ActivationsPanel(Panel):
                                            [np.array([0.0, 1.0])])
         self.set_note("" if nodes else "Waiting for the first snapshot…")
 
-    def _title(self, run, node: str) -> None:
+    def _status(self, run, node: str) -> None:
         extra = []
         if node in run.dead_units and len(run.dead_units[node]):
             extra.append(f"dead units {100 * run.dead_units[node].rows[-1][1]:.0f}%")
         if node in run.saturated and run.saturated[node].last:
             extra.append(f"saturated {100 * run.saturated[node].last[1]:.0f}%")
-        name = run.activation_names.get(node, run.node_types.get(node, ""))
-        title = f"{node} ({name})" + (" · " + ", ".join(extra) if extra else "")
+        text = ", ".join(extra)
         bands = self.bands[node]
-        if getattr(bands, "title", None) != title:      # a new title relayouts: only on change
-            bands.title = title
-            bands.plot.setTitle(title, size="8pt")
+        if bands.status.text != text:
+            bands.status.setText(text)

@@ -17,15 +17,17 @@ import time
 from typing import Iterator
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from . import style
 
 FPS = 20                    # redraws per second per panel, at most (`Panel.fps`)
 # a frame's share of a redraw written in parts (see above); 5 ms (about one plot per
-# frame) was no better in alternated runs: what remains of a long frame is the paint
-# sharing the GIL with a training step
+# frame) was no better in alternated runs
 FRAME_BUDGET_S = 0.012
+SMALL_ROW_PX = 110          # least height of a row of small plots (title, view, axis)
+WIDE_ROW_PX = 170           # and of a wide plot below them
 
 
 class Panel(QWidget):
@@ -64,11 +66,27 @@ class Panel(QWidget):
         return lay
 
     @staticmethod
-    def add_graphics(lay: QVBoxLayout) -> pg.GraphicsLayoutWidget:
-        """A pyqtgraph canvas taking the layout's free height (shared with others added)."""
+    def add_graphics(lay: QVBoxLayout, scroll: bool = False) -> pg.GraphicsLayoutWidget:
+        """A pyqtgraph canvas taking the layout's free height (shared with others added).
+        With `scroll`, inside a scroll area: a grid of small plots sets the canvas's
+        minimum height (`fit_rows`), and a short panel scrolls instead of squeezing them
+        to slivers."""
         view = pg.GraphicsLayoutWidget()
-        lay.addWidget(view, 1)
+        if not scroll:
+            lay.addWidget(view, 1)
+            return view
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        area.setWidget(view)
+        lay.addWidget(area, 1)
         return view
+
+    @staticmethod
+    def fit_rows(view: pg.GraphicsLayoutWidget, small_rows: int, wide_rows: int = 0) -> None:
+        """The least height at which a grid's small plots and wide plots stay readable."""
+        view.setMinimumHeight(small_rows * SMALL_ROW_PX + wide_rows * WIDE_ROW_PX)
 
     def set_note(self, text: str) -> None:
         """One line saying why the panel is empty or what to look at."""
@@ -97,7 +115,9 @@ class Panel(QWidget):
         """Redraw if something changed and the panel can be seen; `paced`: not within
         1/fps s of the last redraw. A redraw in parts stops after FRAME_BUDGET_S and goes
         on at the next call, except with `force` (start over and finish now). Returns
-        whether it drew (the frame clock calls)."""
+        whether it drew (the frame clock calls). A part as long as the longest so far
+        that would end past the budget waits for the next frame (a frame is then at most
+        about one budget or one part, not both)."""
         if force:
             self._unfinished = None
         elif not (self.dirty or self._unfinished) or not self.on_screen():
@@ -115,8 +135,11 @@ class Panel(QWidget):
                 self.reset(self.run)
             self._unfinished = self._parts()
         deadline = float("inf") if force else time.perf_counter() + FRAME_BUDGET_S
-        for _ in self._unfinished:
-            if time.perf_counter() > deadline:
+        last, longest = time.perf_counter(), 0.0
+        for _ in self._unfinished:          # stop before a part that would not fit
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+            if now + longest > deadline:
                 return True
         self._unfinished = None
         return True

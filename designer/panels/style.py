@@ -83,9 +83,15 @@ def configure_pyqtgraph() -> None:
                         antialias=False)
 
 
+SMALL_AXIS_WIDTH = 44        # pixels: "-0.25", "1e+03" and "0.001" fit at 8 pt
+
+
 def setup_plot(plot: pg.PlotItem, left: str = "", bottom: str = "step",
-               log_y: bool = False) -> pg.PlotItem:
-    """Labels, a light grid, and the settings that keep long runs cheap to draw."""
+               log_y: bool = False, small: bool = False) -> pg.PlotItem:
+    """Labels, a light grid, and the settings that keep long runs cheap to draw. A
+    `small` plot (one of a panel's grid) gets a left axis of fixed width: an axis fits its
+    width to its tick labels, and in a grid one new label width laid out every plot
+    again, so every axis was drawn anew at every snapshot (half of a 60-100 ms frame)."""
     # horizontal grid lines at the major ticks only: grid lines are drawn across the whole
     # plot on every repaint, and with the minor ticks' lines too they cost more than the
     # curves (measured on a wide loss panel: 70 ms per frame, 18 ms without them)
@@ -103,6 +109,8 @@ def setup_plot(plot: pg.PlotItem, left: str = "", bottom: str = "step",
         # 1 ms per axis at every repaint (measured: the dozen small plots' axes were half
         # of a 35 ms weights-panel frame)
         item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    if small:
+        plot.getAxis("left").setWidth(SMALL_AXIS_WIDTH)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     return plot

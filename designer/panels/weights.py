@@ -27,7 +27,7 @@ class WeightsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         lay = self.layout_with_note()
-        self.view = self.add_graphics(lay)
+        self.view = self.add_graphics(lay, scroll=True)
         self.hists: dict[str, pg.PlotDataItem] = {}
         self.ranges: dict[str, style.SteadyRange] = {}
         self.ratio_plot: pg.PlotItem | None = None
@@ -62,10 +62,12 @@ class WeightsPanel(Panel):
         self.ranges = {}
         self.ratios = {}
         colors = style.node_colors(run.node_types)
+        rows = -(-len(nodes) // COLUMNS)
+        self.fit_rows(self.view, rows, 1)
         for i, node in enumerate(nodes):
             yield
             plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS, enableMenu=False)
-            style.setup_plot(plot, "", "")
+            style.setup_plot(plot, "", "", small=True)
             plot.setDownsampling(auto=False)
             plot.setClipToView(False)
             plot.setTitle(f"{node} weights", size="8pt")
@@ -74,7 +76,6 @@ class WeightsPanel(Panel):
                                          brush=style.faded(c, 150), pen=pg.mkPen(c))
             self.ranges[node] = style.SteadyRange(plot)
         yield
-        rows = -(-len(nodes) // COLUMNS)
         self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
         style.setup_plot(self.ratio_plot, "‖ΔW‖/‖W‖ per step", "step", log_y=True)
         style.legend(self.ratio_plot, (-10, 10))

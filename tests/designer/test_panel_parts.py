@@ -52,6 +52,38 @@ def test_a_redraw_in_parts_stops_at_the_budget_and_goes_on_next_time(qtbot, tmp_
     assert not panel.refresh()          # nothing stale left
 
 
+class Clock:
+    """A stand-in for the `time` module in panels/base.py: parts move it on by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    monotonic = perf_counter
+
+
+def test_a_part_that_would_not_fit_in_the_budget_waits_for_the_next_frame(
+        qtbot, tmp_path, monkeypatch):
+    """Parts of 6, 1 and 6 ms with a 12 ms budget: after 7 ms a part as long as the
+    longest so far (6 ms) would end at 13 ms, so the frame ends there (it used to run it
+    and end at 13 ms, or later with longer parts)."""
+    clock = Clock()
+    monkeypatch.setattr(panel_base, "time", clock)
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.012)
+    panel = _panel(qtbot, tmp_path, "fit")
+
+    def redraw():
+        for i, ms in enumerate((6, 1, 6)):
+            clock.now += ms / 1000
+            panel.done.append(i)
+            yield
+    panel.redraw = redraw
+    assert panel.refresh() and panel.done == [0, 1]
+    assert panel.refresh() and panel.done == [0, 1, 2] and panel._unfinished is None
+
+
 def test_force_starts_over_and_finishes(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
     panel = _panel(qtbot, tmp_path, "force")

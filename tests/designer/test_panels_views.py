@@ -7,6 +7,7 @@ import pytest
 
 from compute.events import Snapshot
 
+from designer.panels import base as panel_base
 from designer.panels import style
 from designer.panels.features import FeatureMapsPanel
 from .test_training_support import (click, lenet_digits, open_window, record_events,
@@ -52,7 +53,24 @@ def test_lenet_feature_maps_filters_and_gallery(qtbot, tmp_path):
     wrong = res["confusion"].sum() - np.trace(res["confusion"])
     assert len(res["wrong_index"]) == min(wrong, 24)
     # weights: one histogram per weighted layer, conv layers included
-    assert list(w.training.panels["weights"].hists) == ["conv1", "conv2", "fc1", "fc2"]
+    weights = w.training.panels["weights"]
+    assert list(weights.hists) == ["conv1", "conv2", "fc1", "fc2"]
+    assert weights.view.minimumHeight() == 2 * panel_base.SMALL_ROW_PX + \
+        panel_base.WIDE_ROW_PX                   # two rows of three, the ratio plot
+    # activations: the title names the layer and stays; dead units are in the corner
+    acts = w.training.panels["activations"]
+    w.training.panel_docks["activations"].raise_()
+    acts.refresh(force=True)
+    for node, bands in acts.bands.items():
+        assert bands.plot.titleLabel.text.startswith(f"{node} (")
+        assert "dead" not in bands.plot.titleLabel.text
+        dead = run.dead_units.get(node)
+        expect = f"dead units {100 * dead.rows[-1][1]:.0f}%" if dead is not None and \
+            len(dead) else ""
+        if node not in run.saturated:
+            assert bands.status.text == expect
+    assert any(b.status.text.startswith("dead units") for b in acts.bands.values())
+    assert acts.view.minimumHeight() >= panel_base.SMALL_ROW_PX * -(-len(acts.bands) // 3)
     # the canvas: every node with a gradient is tinted, edges carry their source's colour
     overlay = w.training.overlay
     assert set(overlay.colors) >= {"conv1", "conv2", "fc1", "fc2"}

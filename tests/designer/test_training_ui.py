@@ -12,6 +12,7 @@ from compute.project import Project, load_project
 from compute.training.trainer import train
 from compute.weights import load_weights
 from compute import build_model
+from designer.training import session as session_module
 
 from .test_training_support import (click, open_window, record_events, spirals_mlp,
                                     wait_finished)
@@ -203,7 +204,10 @@ def test_a_network_that_cannot_train_shows_why(qtbot, tmp_path):
     assert w.training.actions["train"].isEnabled()
 
 
-def test_decision_boundary_changes_as_training_proceeds(qtbot, tmp_path):
+def test_decision_boundary_changes_as_training_proceeds(qtbot, tmp_path, monkeypatch):
+    # every snapshot the project asks for, however fast the run (the session's limit of
+    # a few a second would leave a fast run only one or two)
+    monkeypatch.setattr(session_module, "SNAPSHOTS_PER_S", 1e6)
     w = open_window(qtbot, tmp_path, spirals_mlp(epochs=150), "spirals")
     panel = w.training.panels["boundary"]
     seen = record_events(w)
