@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from . import style
-from .base import Panel
+from .base import WIDE_ROW_PX, Panel
 
 SKIP = {"Input", "Output", "Flatten", "Reshape"}
 MAX_LAYERS = 12
@@ -92,22 +92,33 @@ class ActivationsPanel(Panel):
             if node in self.bands:
                 continue
             plot = self.plots.get(node)
-            if plot is None:                    # the plot, then its items: 10-20 ms each
+            if plot is None:        # the plot, its setup, then its items: 8-15 ms each
                 i = len(self.plots)
                 plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS,
                                          enableMenu=False)
+                plot.ready = False
+                self.plots[node] = plot
+                yield
+            if not plot.ready:
+                i = list(self.plots).index(node)
                 style.setup_plot(plot, "", "", small=True)
+                if i // COLUMNS < (len(nodes) - 1) // COLUMNS:
+                    # steps only under the last row: the same for every plot, and each
+                    # axis costs a frame 2-3 ms whenever the grid is laid out
+                    plot.hideAxis("bottom")
                 plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})",
                               size="8pt")
                 plot.setDownsampling(auto=False)
-                self.plots[node] = plot
+                plot.ready = True
                 yield
             self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
             yield
         if self.fraction_plot is None and (run.dead or run.saturated):
             rows = -(-max(len(self.bands), 1) // COLUMNS)
             self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
+            yield                               # the plot, then its setup: 12-15 ms each
             style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
+            self.fraction_plot.setMinimumHeight(WIDE_ROW_PX)   # the rows share the rest
             self.fraction_range = style.SteadyRange(self.fraction_plot)
             style.legend(self.fraction_plot, (-10, -10))   # bottom right
             yield
@@ -118,8 +129,9 @@ class ActivationsPanel(Panel):
             self.set_note("Activation distributions per layer appear at the first snapshot.")
             return
         nodes = self._layers(run)
-        self.fit_rows(self.view, -(-len(nodes) // COLUMNS),
-                      1 if (run.dead or run.saturated) else 0)
+        if not self.plots:
+            self.fix_grid(self.view, -(-len(nodes) // COLUMNS),
+                          1 if (run.dead or run.saturated) else 0, COLUMNS)
         yield from self._ensure_plots(run, nodes)
         for node in nodes:
             self._status(run, node)

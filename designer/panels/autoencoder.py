@@ -60,6 +60,7 @@ class AutoencoderPanel(Panel):
                 snap.targets[:SHOWN] if isinstance(snap.targets, np.ndarray) else None)
         lat = snap.probes.get("latent")
         if isinstance(lat, dict):
+            yield
             self._latent(lat)
         self.set_note(f"step {snap.step} · rows: input, reconstruction"
                       + (", clean target" if self._noisy(snap) else "")
@@ -72,7 +73,8 @@ class AutoencoderPanel(Panel):
             and not np.array_equal(snap.targets, snap.inputs)
 
     def _reconstructions(self, x: np.ndarray, y: np.ndarray, t: np.ndarray | None):
-        """Inputs over their reconstructions; the image boxes made a row per part."""
+        """Inputs over their reconstructions; one image box made per part (a row of
+        eight at once was a 35 ms part), one row of images set per part."""
         rows = [x, y.reshape(x.shape) if y.size == x.size else y]
         if t is not None and t.shape == x.shape and not np.array_equal(t, x):
             rows.append(t)
@@ -83,9 +85,9 @@ class AutoencoderPanel(Panel):
             self.view.clear()
             self.images, self.lines = [], []
             for r in range(len(rows)):
-                yield
                 for i in range(len(x)):
                     if images:
+                        yield
                         vb = self.view.addViewBox(row=r, col=i, lockAspect=True,
                                                   enableMenu=False)
                         vb.setMouseEnabled(False, False)
@@ -105,6 +107,7 @@ class AutoencoderPanel(Panel):
         if images:
             lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
             for r, arr in enumerate(rows):
+                yield
                 for i in range(len(x)):
                     img = arr[i]
                     img = img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1)
@@ -128,4 +131,5 @@ class AutoencoderPanel(Panel):
               f"\"{lat['node']}\""
         if lat["dims"] > 2 and len(ev) == 2:
             how += f" ({100 * (ev[0] + ev[1]):.0f}% of the variance)"
-        self.latent_plot.setTitle(how, size="8pt")
+        if self.latent_plot.titleLabel.text != how:      # a new title lays the plot out
+            self.latent_plot.setTitle(how, size="8pt")

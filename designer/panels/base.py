@@ -17,7 +17,7 @@ import time
 from typing import Iterator
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from . import style
@@ -28,6 +28,7 @@ FPS = 20                    # redraws per second per panel, at most (`Panel.fps`
 FRAME_BUDGET_S = 0.012
 SMALL_ROW_PX = 110          # least height of a row of small plots (title, view, axis)
 WIDE_ROW_PX = 170           # and of a wide plot below them
+UNBOUNDED_PX = 16_777_215   # Qt's largest widget size: no maximum
 
 
 class Panel(QWidget):
@@ -49,6 +50,7 @@ class Panel(QWidget):
         self._unfinished: Iterator | None = None    # the rest of a redraw done in parts
         self.frames = 0                 # redraws done (tests and the latency benchmark)
         self._drawn_at = 0.0
+        self._grid: tuple | None = None     # a grid view and its columns (`fix_grid`)
         self.setObjectName(type(self).__name__)
         self._note = QLabel(self)
         self._note.setWordWrap(True)
@@ -69,7 +71,7 @@ class Panel(QWidget):
     def add_graphics(lay: QVBoxLayout, scroll: bool = False) -> pg.GraphicsLayoutWidget:
         """A pyqtgraph canvas taking the layout's free height (shared with others added).
         With `scroll`, inside a scroll area: a grid of small plots sets the canvas's
-        minimum height (`fit_rows`), and a short panel scrolls instead of squeezing them
+        minimum height (`fix_grid`), and a short panel scrolls instead of squeezing them
         to slivers."""
         view = pg.GraphicsLayoutWidget()
         if not scroll:
@@ -83,10 +85,41 @@ class Panel(QWidget):
         lay.addWidget(area, 1)
         return view
 
-    @staticmethod
-    def fit_rows(view: pg.GraphicsLayoutWidget, small_rows: int, wide_rows: int = 0) -> None:
-        """The least height at which a grid's small plots and wide plots stay readable."""
+    def fix_grid(self, view: pg.GraphicsLayoutWidget, small_rows: int, wide_rows: int,
+                 columns: int) -> None:
+        """Give a grid of small plots (over `wide_rows` wide ones) rows and columns of a
+        fixed size, before its plots are added. Left to itself, the grid sized each row
+        and column by its plots' contents, so every plot added (or title changed) laid
+        out and repainted all the others: building a dozen took frames of 60-120 ms; at
+        a fixed size, only the new plot is drawn. The view keeps a least height at which
+        they stay readable (the panel scrolls below it)."""
         view.setMinimumHeight(small_rows * SMALL_ROW_PX + wide_rows * WIDE_ROW_PX)
+        lay = view.ci.layout
+        before = self._grid[2] if self._grid is not None else 0
+        for r in range(small_rows, before):          # an earlier run's rows: free again
+            lay.setRowMinimumHeight(r, 0)
+            lay.setRowMaximumHeight(r, UNBOUNDED_PX)
+        for r in range(small_rows):
+            lay.setRowFixedHeight(r, SMALL_ROW_PX)
+        self._grid = (view, columns, small_rows)
+        view.installEventFilter(self)
+        self._fit_columns()
+
+    def _fit_columns(self, width: int | None = None) -> None:
+        view, columns, _ = self._grid
+        lay = view.ci.layout
+        left, _, right, _ = lay.getContentsMargins()
+        width = (view.width() if width is None else width) - 2 * view.frameWidth()
+        free = width - left - right - lay.horizontalSpacing() * (columns - 1)
+        for c in range(columns):
+            lay.setColumnFixedWidth(c, max(free / columns, 40.0))
+
+    def eventFilter(self, obj, event) -> bool:
+        """The grid's columns follow the view's width (see `fix_grid`)."""
+        if self._grid is not None and obj is self._grid[0] and \
+                event.type() == QEvent.Resize:
+            self._fit_columns(event.size().width())     # (before the view's own resize)
+        return False
 
     def set_note(self, text: str) -> None:
         """One line saying why the panel is empty or what to look at."""

@@ -164,3 +164,34 @@ def test_a_panel_paces_its_redraws_at_its_own_rate(qtbot, tmp_path):
     assert panel.refresh(paced=False)
     from designer.panels.weights import WeightsPanel
     assert WeightsPanel.fps == 2 < panel_base.FPS
+
+
+def test_a_fixed_grid_keeps_its_plots_in_place_as_plots_are_added_and_fits_its_width(
+        qtbot, tmp_path):
+    """`fix_grid`: a plot added (or a longer title) lays out only itself, never the
+    plots already drawn (each layout redrew them all), and the columns share the view's
+    width as it changes."""
+    panel = _panel(qtbot, tmp_path, "grid")
+    view = panel.add_graphics(panel.layout_with_note(), scroll=True)
+    panel.resize(900, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.fix_grid(view, 2, 0, 3)
+    first = view.addPlot(row=0, col=0)
+    first.setTitle("x (Input)", size="8pt")
+    qtbot.wait(20)
+    before = first.geometry()
+    names = ["c", "b1_conv1 (Conv2D)", "stem_bn (BatchNorm)", "b2 (Add)", "fc (Dense)"]
+    for i, name in enumerate(names, 1):     # titles of other widths, as layers have
+        view.addPlot(row=i // 3, col=i % 3).setTitle(name, size="8pt")
+    qtbot.wait(20)
+    assert first.geometry() == before
+    assert view.minimumHeight() == 2 * panel_base.SMALL_ROW_PX
+    panel.resize(600, 400)
+    qtbot.wait(20)
+    lay = view.ci.layout
+    widths = [lay.itemAt(0, c).geometry().width() for c in range(3)]
+    assert len(set(round(x) for x in widths)) == 1               # equal columns
+    left, _, right, _ = lay.getContentsMargins()
+    filled = sum(widths) + 2 * lay.horizontalSpacing() + left + right
+    assert abs(filled - view.width()) <= 2                     # and filling it
