@@ -91,6 +91,7 @@ class PredictionsPanel(Panel):
         """The matrix and its count labels, a row of labels per part."""
         self.main.clear()
         plot = self.main.addPlot()
+        yield                                   # the plot, then its setup and items
         plot.setLabel("left", "true class")
         plot.setLabel("bottom", "predicted class")
         plot.invertY(True)
@@ -185,19 +186,27 @@ class PredictionsPanel(Panel):
             self.slots = []
             self.table.hide()
             p = self.main.addPlot()
+            yield                               # the plot, then its setup and items
             style.setup_plot(p, "predicted", "true")
             p.setAspectLocked(True)
             self.diag = p.plot(pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
             self.scatter = pg.ScatterPlotItem(size=4, pen=None,
                                               brush=style.class_color(0, 140))
             p.addItem(self.scatter)
+            # views that move only when the data leaves them: pyqtgraph's auto-range
+            # fitted them again at each repaint, which asked for another repaint (six
+            # paints of this panel in one 60-90 ms turn of the event loop)
+            self.main_range = style.SteadyRange(p)
             self.examples = []
             if seq:
                 yield
                 self.gallery.show()
                 q = self.gallery.addPlot()
+                yield
                 style.setup_plot(q, "value", "time step")
                 style.legend(q, (-10, 10))
+                self.examples_range = style.SteadyRange(q)
+                yield                           # then the curves, in the legend
                 names = ("input, then the target", "prediction") if to_one else \
                     ("true", "predicted")
                 self.examples = [(q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
@@ -215,6 +224,7 @@ class PredictionsPanel(Panel):
         finite = np.isfinite(t)
         lo, hi = (float(np.min(t[finite])), float(np.max(t[finite]))) if finite.any() else (0, 1)
         self.diag.setData([lo, hi], [lo, hi])
+        self.main_range.update(None, [t, p], xs=[t, p])
         if seq:
             yield
             ex = res["examples"]
@@ -233,6 +243,9 @@ class PredictionsPanel(Panel):
                             pred_c.setSymbolSize(10)
                             pred_c.setSymbolPen(pg.mkPen(style.class_color(i), width=2))
                         pred_c.setData([len(xs)], pp.ravel()[:1])
+            drawn = [c.getData() for pair in self.examples for c in pair]
+            self.examples_range.update(None, [y for _, y in drawn if y is not None],
+                                       xs=[x for x, _ in drawn if x is not None])
         with np.errstate(over="ignore", invalid="ignore"):
             diff = t.astype(np.float64) - p
             mse = float(np.mean(diff * diff)) if t.size else float("nan")
