@@ -38,6 +38,10 @@ class Panel(QWidget):
     # redraws a second, at most: panels of many plots whose data changes only at snapshots
     # (up to 8 a second) take less, or they would redraw at every frame while training
     fps: float = FPS
+    # parts of a redraw per frame, at most: where a part is quick to set but slow to
+    # paint (a histogram: 1-2 ms of data, 3-4 ms of drawing), the repaint is what the
+    # frame must keep short
+    parts_per_frame: int | None = None
     # the event kinds (see RunHistory.handle) that make this panel stale
     kinds: frozenset[str] = frozenset({"started", "step", "epoch", "snapshot", "finished"})
 
@@ -169,10 +173,11 @@ class Panel(QWidget):
             self._unfinished = self._parts()
         deadline = float("inf") if force else time.perf_counter() + FRAME_BUDGET_S
         last, longest = time.perf_counter(), 0.0
-        for _ in self._unfinished:          # stop before a part that would not fit
-            now = time.perf_counter()
+        most = float("inf") if force or not self.parts_per_frame else self.parts_per_frame
+        for done, _ in enumerate(self._unfinished, 1):   # stop before a part that would
+            now = time.perf_counter()                    # not fit, or one too many
             longest, last = max(longest, now - last), now
-            if now + longest > deadline:
+            if now + longest > deadline or done >= most:
                 return True
         self._unfinished = None
         return True

@@ -23,6 +23,7 @@ MAX_TEXT_CLASSES = 12
 class PredictionsPanel(Panel):
     title = "Predictions"
     fps = 4                     # a confusion matrix and a gallery (see Panel.fps)
+    parts_per_frame = 2         # its parts are quick to set and slow to paint
     kinds = frozenset({"started", "snapshot"})
 
     def __init__(self, session, parent=None) -> None:

@@ -84,6 +84,23 @@ def test_a_part_that_would_not_fit_in_the_budget_waits_for_the_next_frame(
     assert panel.refresh() and panel.done == [0, 1, 2] and panel._unfinished is None
 
 
+def test_a_panel_may_cap_its_parts_per_frame(qtbot, tmp_path, monkeypatch):
+    """Parts quick to set but slow to paint (histograms): at most `parts_per_frame` of
+    them per frame, whatever time is left; `force` is not capped."""
+    monkeypatch.setattr(panel_base, "time", Clock())          # no part takes any time
+    panel = _panel(qtbot, tmp_path, "capped")
+    panel.redraw = lambda: (panel.done.append(i) for i in range(5))
+    panel.parts_per_frame = 2
+    seen = []
+    while panel.refresh(paced=False):
+        seen.append(list(panel.done))
+        if panel._unfinished is None:
+            break
+    assert seen == [[0, 1], [0, 1, 2, 3], [0, 1, 2, 3, 4]]
+    panel.done.clear()
+    assert panel.refresh(force=True) and panel.done == [0, 1, 2, 3, 4]
+
+
 def test_force_starts_over_and_finishes(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
     panel = _panel(qtbot, tmp_path, "force")
