@@ -202,11 +202,14 @@ class NodeItem(QGraphicsItem):
         return HEADER + 6 + PORT_STEP / 2 + i * PORT_STEP
 
     def set_overlay(self, color: QColor | None, badges: list[str], tooltip: str) -> None:
+        """Tint and badges (drawn again only if they changed), and the tooltip's text."""
+        shown = (_rgba(self.overlay_color), self.overlay_badges)
         self.overlay_color = QColor(color) if color is not None else None
         self.overlay_badges = list(badges)
         self.overlay_tip = tooltip
         self._update_tooltip()
-        self.update()
+        if (_rgba(self.overlay_color), self.overlay_badges) != shown:
+            self.update()
 
     def _update_tooltip(self) -> None:
         v = self.view
@@ -323,3 +326,7 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QColor("#1a1a1a"))
             painter.drawText(r, Qt.AlignCenter, text)
             x += w + 4
+
+
+def _rgba(color: QColor | None) -> int | None:
+    return None if color is None else color.rgba()

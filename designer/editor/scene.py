@@ -203,8 +203,11 @@ class EditorScene(QGraphicsScene):
             self._edge_overlays[(target, port)] = (source, QColor(color))
         item = self.edges.get((target, port))
         if item is not None and item.source == source:
+            old = item.overlay_color
             item.overlay_color = QColor(color) if color is not None else None
-            item.update()
+            if (old is None) != (color is None) or (old is not None and
+                                                    old.rgba() != item.overlay_color.rgba()):
+                item.update()                   # drawn again only if it changed
 
     def clear_overlays(self) -> None:
         for node_id in list(self._node_overlays):
