@@ -54,7 +54,7 @@ class Panel(QWidget):
         self._unfinished: Iterator | None = None    # the rest of a redraw done in parts
         self.frames = 0                 # redraws done (tests and the latency benchmark)
         self._drawn_at = 0.0
-        self._grid: tuple | None = None     # a grid view and its columns (`fix_grid`)
+        self._grid: tuple | None = None     # (view, columns, fixed rows): `fix_grid`
         self.setObjectName(type(self).__name__)
         self._note = QLabel(self)
         self._note.setWordWrap(True)
@@ -154,7 +154,7 @@ class Panel(QWidget):
         on at the next call, except with `force` (start over and finish now). Returns
         whether it drew (the frame clock calls). A part as long as the longest so far
         that would end past the budget waits for the next frame (a frame is then at most
-        about one budget or one part, not both)."""
+        about one budget or one part, not both), as do parts beyond `parts_per_frame`."""
         if force:
             self._unfinished = None
         elif not (self.dirty or self._unfinished) or not self.on_screen():

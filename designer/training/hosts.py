@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -42,13 +43,16 @@ class HostProcess:
         self.sink: Callable[[list], Any] | None = None
         self.last_words: deque[str] = deque(maxlen=STDERR_LINES)   # its stderr's end
         self.ended = threading.Event()        # the process has exited
-        self._write = threading.Lock()
+        self._frames: queue.Queue = queue.Queue()     # encoded commands, None: the end
+        self._writer = threading.Thread(target=self._write, name="netwright-host-writer",
+                                        daemon=True)
         self._reader = threading.Thread(target=self._read, name="netwright-host-reader",
                                         daemon=True)
         self._errors = threading.Thread(target=self._read_stderr, daemon=True,
                                         name="netwright-host-stderr")
         self._errors.start()
         self._reader.start()
+        self._writer.start()
         _all.append(self)
 
     @property
@@ -56,28 +60,39 @@ class HostProcess:
         return not self.ended.is_set() and self.proc.poll() is None
 
     def send(self, message: Any) -> bool:
-        """Write one command; False if the process is gone."""
-        with self._write:
+        """Queue one command for the writer thread; False if the process is gone. The
+        window never waits on the pipe: a starting host reads nothing for a second, and
+        a job with its starting weights is more than the pipe holds."""
+        if not self.alive:
+            return False
+        self._frames.put(wire.encode(message))
+        return True
+
+    def _write(self) -> None:
+        while (frame := self._frames.get()) is not None:
             try:
-                wire.write(self.proc.stdin, message)
-                return True
+                self.proc.stdin.write(frame)
+                self.proc.stdin.flush()
             except (OSError, ValueError):         # a closed pipe: the host has ended
-                return False
+                break
+        try:
+            self.proc.stdin.close()              # the host's cue to end, if still there
+        except (OSError, ValueError):
+            pass
 
     def close(self, wait: float = CLOSE_WAIT_S) -> None:
         """Ask the host to end (a run stops after its step), kill it if it does not."""
         if self.proc.poll() is None:
             self.send(("quit",))
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
+            self._frames.put(None)
             try:
                 self.proc.wait(wait)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._frames.put(None)
         self._reader.join(wait)
+        self._writer.join(wait)
         if self in _all:
             _all.remove(self)
 

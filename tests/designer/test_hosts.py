@@ -74,3 +74,22 @@ def test_a_host_that_cannot_start_says_why():
     host.close()
     assert got == [("exited", 3, "ImportError: no numba")]
     assert host not in hosts._all
+
+
+def test_sending_never_waits_for_the_host_to_read():
+    """A host still starting reads nothing for a second, and a job with its starting
+    weights is larger than the pipe holds: `send` queues, a writer thread writes."""
+    import threading
+
+    import numpy as np
+
+    host = hosts.HostProcess([sys.executable, "-c", "import time; time.sleep(60)"])
+    sent = []
+    t = threading.Thread(target=lambda: sent.append(
+        host.send(("run", {"initial": {"w": np.zeros(1 << 20, np.float32)}}))))
+    t.start()
+    t.join(20)                         # (a guard against a hang, not a timing)
+    assert not t.is_alive() and sent == [True]
+    host.proc.kill()
+    host.close()
+    assert not host.alive and host.send(("stop",)) is False
