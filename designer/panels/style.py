@@ -161,6 +161,9 @@ class SteadyRange:
             return False
         self.stale = False
         view.setRange(xRange=x if move_x else None, yRange=y if move_y else None, padding=0)
+        # the new transform now, not in the next paint: applied there, it moves the
+        # items, which asks for a second paint of the whole view in the same turn
+        view.updateMatrix()
         return True
 
 

@@ -68,3 +68,12 @@ def test_x_values_are_followed_like_y_values(plot):
     assert plot.getViewBox().viewRange()[0][1] > 1.5
     assert steady.update(None, [counts, np.zeros(1)], xs=[edges * 0.3])       # too loose
     assert plot.getViewBox().viewRange()[0][1] < 0.5
+
+
+def test_a_move_is_applied_at_once_not_in_the_next_paint(plot):
+    """Applied in the paint, the new transform moved the items, which asked for a second
+    paint of the whole view in the same turn (the predictions panel: six paints). The
+    view's own flag (pyqtgraph 0.14: `_matrixNeedsUpdate`) says whether it is pending."""
+    vb = plot.getViewBox()
+    assert SteadyRange(plot).update(100, [np.array([0.0, 50.0])])
+    assert vb._matrixNeedsUpdate is False
