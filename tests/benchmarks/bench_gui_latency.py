@@ -12,8 +12,8 @@ presses Train and, until the run ends, measures:
   every repaint of a plot view (drawing it).
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
-it also says when each gap longer than BENCH_GAP_MS (default 50) fell, and each panel's
-redraw times.
+it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
+and paints (over 2 ms) fell in it, and each panel's redraw times.
 """
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
     redraws: list[float] = []
     per_panel: dict[str, list[float]] = {}
     paints: list[float] = []
+    spans: list[tuple[float, float, str]] = []     # (start, end, what): the GUI's work
     refresh = Panel.refresh
 
     def timed_refresh(self, *args, **kwargs) -> bool:      # one frame's share of a redraw
@@ -61,10 +62,15 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
         if drew:
             redraws.append(time.perf_counter() - t)
             per_panel.setdefault(type(self).__name__, []).append(redraws[-1])
+            spans.append((t, t + redraws[-1], f"redraw {type(self).__name__}"))
         return drew
     Panel.refresh = timed_refresh
     paint_event = GraphicsView.paintEvent
-    GraphicsView.paintEvent = lambda self, ev: _time(paint_event, (self, ev), paints)
+
+    def timed_paint(self, ev) -> None:
+        t = _time(paint_event, (self, ev), paints)
+        spans.append((t, t + paints[-1], f"paint {_owner(self)}"))
+    GraphicsView.paintEvent = timed_paint
     try:
         w = MainWindow(target)
         w.resize(1500, 950)
@@ -106,8 +112,11 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
         if os.environ.get("BENCH_VERBOSE"):
             end = ended[0] if ended else float("nan")
             for i in np.flatnonzero(gaps > float(os.environ.get("BENCH_GAP_MS", 50))):
+                inside = [f"{what} {1000 * (b - a):.0f}" for a, b, what in spans
+                          if b > ticks[i] and a < ticks[i + 1] and b - a > 0.002]
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap {ticks[i] - start:.3f} s after "
-                      f"Train, {ticks[i] - end:+.3f} s from the run's end")
+                      f"Train, {ticks[i] - end:+.3f} s from the run's end; in it (ms): "
+                      + (", ".join(inside) or "no redraw or paint"))
             for name, times in sorted(per_panel.items()):
                 t = np.array(times) * 1000
                 print(f"  {path.stem} {name:18s} n={len(t):4d} median {np.median(t):7.1f} "
@@ -121,10 +130,21 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _time(f, args: tuple, out: list) -> None:
+def _time(f, args: tuple, out: list) -> float:
     t = time.perf_counter()
     f(*args)
     out.append(time.perf_counter() - t)
+    return t
+
+
+def _owner(widget) -> str:
+    """The panel (or other widget class) a plot view belongs to."""
+    w = widget
+    while w is not None:
+        if type(w).__name__.endswith(("Panel", "Dock", "Preview")):
+            return type(w).__name__
+        w = w.parent()
+    return type(widget).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
