@@ -39,6 +39,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from compute import wire
+from compute.errors import NetwrightError, ProjectError
+from compute.kernels import warm_up
+from compute.project import Project
+from compute.training.probes import make_probes
+from compute.training.trainer import Trainer
+from compute.weights import load_weights, model_arrays
+
 NICE = 10                     # the host's priority below the window's (POSIX)
 FLUSH_S = 0.02                # how often events are sent: about 50 batches a second
 SNAPSHOTS_PER_S = 8           # default: at most this many snapshots a second
@@ -63,9 +71,6 @@ class Throttle:
 
 def load_initial(model, initial) -> None:
     """Start from earlier weights: a file (checked by load_weights) or arrays by key."""
-    from compute.errors import ProjectError
-    from compute.weights import load_weights, model_arrays
-
     if isinstance(initial, str):
         load_weights(model, Path(initial))
         return
@@ -96,8 +101,6 @@ class Host:
 
     # -- commands (main thread) ------------------------------------------------------
     def serve(self, stream: BinaryIO) -> None:
-        from compute import wire
-
         while True:
             try:
                 message = wire.read(stream)
@@ -159,12 +162,6 @@ class Host:
 
     # -- the job (its own thread) ------------------------------------------------------
     def _run(self, job: dict) -> None:
-        from compute.errors import NetwrightError
-        from compute.project import Project
-        from compute.training.probes import make_probes
-        from compute.training.trainer import Trainer
-        from compute.weights import model_arrays
-
         try:
             project = Project.from_dict(job["project"], job.get("path"))
             trainer = Trainer(project, callbacks=[self.post])
@@ -238,8 +235,6 @@ class Host:
 def _frame(batch: list) -> bytes:
     """The batch as one frame; a message that cannot be encoded (a bug) is replaced by a
     warning that says why, and the rest still goes (an "end" lost would hang the window)."""
-    from compute import wire
-
     try:
         return wire.encode(batch)
     except wire.WireError:
@@ -279,8 +274,6 @@ def main() -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")   # the frames' own channel
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())    # stray prints go to stderr
     sys.stdout = sys.stderr
-    from compute.kernels import warm_up
-
     warm_up()                 # Numba's start-up now, while the window waits for nothing
     Host(out).serve(sys.stdin.buffer)
     return 0

@@ -58,6 +58,7 @@ class ActivationsPanel(Panel):
         lay = self.layout_with_note()
         self.view = self.add_graphics(lay, scroll=True)
         self.plots: dict[str, pg.PlotItem] = {}
+        self.ready: set[str] = set()        # plots set up (a plot is made, then set up)
         self.bands: dict[str, _Bands] = {}
         self.fraction_plot: pg.PlotItem | None = None
         self.fractions: dict[str, pg.PlotDataItem] = {}
@@ -67,6 +68,7 @@ class ActivationsPanel(Panel):
     def reset(self, run) -> None:
         self.view.clear()
         self.plots = {}
+        self.ready = set()
         self.bands = {}
         self.fractions = {}
         self.fraction_plot = None
@@ -96,10 +98,9 @@ class ActivationsPanel(Panel):
                 i = len(self.plots)
                 plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS,
                                          enableMenu=False)
-                plot.ready = False
                 self.plots[node] = plot
                 yield
-            if not plot.ready:
+            if node not in self.ready:
                 i = list(self.plots).index(node)
                 style.setup_plot(plot, "", "", small=True)
                 if i // COLUMNS < (len(nodes) - 1) // COLUMNS:
@@ -109,7 +110,7 @@ class ActivationsPanel(Panel):
                 plot.setTitle(f"{node} ({names.get(node, run.node_types[node])})",
                               size="8pt")
                 plot.setDownsampling(auto=False)
-                plot.ready = True
+                self.ready.add(node)
                 yield
             self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
             yield

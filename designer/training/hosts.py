@@ -84,13 +84,13 @@ class HostProcess:
         """Ask the host to end (a run stops after its step), kill it if it does not."""
         if self.proc.poll() is None:
             self.send(("quit",))
-            self._frames.put(None)
+        self._frames.put(None)                  # the writer ends, closing the host's stdin
+        if self.proc.poll() is None:
             try:
                 self.proc.wait(wait)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._frames.put(None)
         self._reader.join(wait)
         self._writer.join(wait)
         if self in _all:
@@ -101,9 +101,7 @@ class HostProcess:
             while True:
                 batch = wire.read(self.proc.stdout)
                 self._hand_over(batch if isinstance(batch, list) else [batch])
-        except EOFError:
-            pass
-        except (OSError, ValueError):
+        except (EOFError, OSError, ValueError):   # the host ended, or its pipe closed
             pass
         except wire.WireError as exc:         # a bug on one side: end this host, say why
             self._hand_over([("failed", f"the training process sent a broken message: "

@@ -26,7 +26,7 @@ from compute.errors import NetwrightError
 from compute.events import Finished
 from compute.model import build_model
 from compute.project import Project
-from compute.training.host import load_initial
+from compute.training.host import SNAPSHOTS_PER_S, load_initial
 from compute.weights import model_arrays, save_weights
 
 from . import diagnosis
@@ -37,7 +37,6 @@ from .worker import RunResult, TrainingWorker
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
 IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
-SNAPSHOTS_PER_S = 8               # at most this many snapshots per second reach the GUI
 
 
 def weights_path(project_path: Path | None) -> Path | None:
