@@ -203,12 +203,12 @@ class NodeItem(QGraphicsItem):
 
     def set_overlay(self, color: QColor | None, badges: list[str], tooltip: str) -> None:
         """Tint and badges (drawn again only if they changed), and the tooltip's text."""
-        shown = (_rgba(self.overlay_color), self.overlay_badges)
+        shown = (rgba(self.overlay_color), self.overlay_badges)
         self.overlay_color = QColor(color) if color is not None else None
         self.overlay_badges = list(badges)
         self.overlay_tip = tooltip
         self._update_tooltip()
-        if (_rgba(self.overlay_color), self.overlay_badges) != shown:
+        if (rgba(self.overlay_color), self.overlay_badges) != shown:
             self.update()
 
     def _update_tooltip(self) -> None:
@@ -328,5 +328,6 @@ class NodeItem(QGraphicsItem):
             x += w + 4
 
 
-def _rgba(color: QColor | None) -> int | None:
+def rgba(color: QColor | None) -> int | None:
+    """A tint as one comparable value (None: no tint)."""
     return None if color is None else color.rgba()

@@ -15,7 +15,7 @@ from compute import layer_class
 
 from . import edits
 from .edges import EdgeItem, is_backward
-from .items import SHAPE_H, NodeItem, NodeView, PortItem, fmt_shape
+from .items import SHAPE_H, NodeItem, NodeView, PortItem, fmt_shape, rgba
 from .wiring import WireDrag
 
 GRID = 10.0
@@ -203,10 +203,9 @@ class EditorScene(QGraphicsScene):
             self._edge_overlays[(target, port)] = (source, QColor(color))
         item = self.edges.get((target, port))
         if item is not None and item.source == source:
-            old = item.overlay_color
+            old = rgba(item.overlay_color)
             item.overlay_color = QColor(color) if color is not None else None
-            if (old is None) != (color is None) or (old is not None and
-                                                    old.rgba() != item.overlay_color.rgba()):
+            if rgba(item.overlay_color) != old:
                 item.update()                   # drawn again only if it changed
 
     def clear_overlays(self) -> None:
