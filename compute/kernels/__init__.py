@@ -7,7 +7,7 @@ runs the ranges at once (they are ``nogil``).
 """
 from numba import njit
 
-from .runtime import load_scipy_blas_alone
+from .runtime import load_from_cache_lightly, load_scipy_blas_alone
 
 load_scipy_blas_alone()     # before any kernel loads: 0.2-0.4 s less of every start
 
@@ -18,19 +18,23 @@ JIT = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 
 def kernel(fn=None, **extra):
-    """Decorator: ``@kernel`` compiles with the project's shared Numba options."""
+    """Decorator: ``@kernel`` compiles with the project's shared Numba options (on first
+    call), and loads from Numba's cache without its full refresh (`runtime`)."""
     opts = {**JIT, **extra}
-    if fn is None:
-        return lambda f: njit(**opts)(f)
-    return njit(**opts)(fn)
+
+    def jit(f):
+        dispatcher = njit(**opts)(f)
+        load_from_cache_lightly(dispatcher)
+        return dispatcher
+    return jit if fn is None else jit(fn)
 
 
 _warm = False
 
 
 def warm_up() -> None:
-    """Pay the engine's one-time start-up, holding the GIL: Numba's (its typed
-    containers, the LLVM code generator: about 0.5 s), by calling one tiny cached kernel,
+    """Pay the engine's one-time start-up, holding the GIL: Numba's (its runtime, the
+    LLVM code generator: about 0.2 s), by calling one tiny cached kernel,
     and finding the BLAS libraries (threadpoolctl: about 0.1 s). The designer does this
     as its window opens, so that the first training step does not freeze it."""
     global _warm

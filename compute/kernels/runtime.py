@@ -100,6 +100,50 @@ class _AdoptBlas:
         return spec
 
 
+def load_from_cache_lightly(dispatcher) -> None:
+    """Let the kernel `dispatcher` load its cached machine code without first loading
+    everything Numba can compile.
+
+    Before each cache load Numba "refreshes" its target context: it imports and registers
+    the implementations of every function it can compile (NumPy's, the typed containers',
+    random's...), 0.35-0.5 s here, about a third of the warm start (issue 6: 1 s to the
+    first step). Code loaded from the cache needs none of that, only Numba's runtime
+    (NRT) and its C helpers, which the target context installs as it is made. So these
+    loads initialise just the runtime; the first real compilation still refreshes as
+    usual, in Numba's compiler. This holds for our kernels, which are numeric (arrays,
+    numbers, tuples), and is applied only to them: code that hashed strings, for one,
+    would need symbols that the refresh's imports install. Where Numba's cache is not
+    the one this was written for, nothing changes.
+    """
+    light = _light_cache_class()
+    if light is not None and type(getattr(dispatcher, "_cache", None)) is light.__base__:
+        dispatcher._cache.__class__ = light
+
+
+_light_cache: type | None = None
+
+
+def _light_cache_class() -> type | None:
+    global _light_cache
+    if _light_cache is None:
+        try:
+            from numba.core.caching import FunctionCache
+            from numba.core.runtime.nrt import rtsys
+        except ImportError:
+            return None
+        if not all(hasattr(FunctionCache, name) for name in
+                   ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
+            return None
+
+        class LightFunctionCache(FunctionCache):
+            def load_overload(self, sig, target_context):
+                rtsys.initialize(target_context)
+                with self._guard_against_spurious_io_errors():
+                    return self._load_overload(sig, target_context)
+        _light_cache = LightFunctionCache
+    return _light_cache
+
+
 class _Blas:
     """The BLAS libraries of NumPy (its GEMMs) and of SciPy (what Numba kernels call for
     ``np.dot``), found once with threadpoolctl; empty where it or SciPy is missing."""

@@ -1,0 +1,80 @@
+"""Kernels load from Numba's cache without Numba's full refresh (`runtime.load_from_cache_lightly`).
+
+Each case runs in fresh processes sharing an empty cache folder: the first compiles and
+fills it, the second loads from it. Both must compute the same, and only the second may
+skip the refresh (whose imports include ``numba.np.arraymath``).
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CODE = r"""
+import json, sys
+import numpy as np
+from compute.kernels.optim import momentum
+from compute.kernels.recurrent import rnn_forward
+from compute.kernels.stats import sum_squares
+
+rng = np.random.default_rng(0)
+p, g, v = (rng.standard_normal(7).astype(np.float32) for _ in range(3))
+momentum(p, g, v, np.float32(0.1), np.float32(0.9))
+xp = rng.standard_normal((2, 3, 4)).astype(np.float32)
+Wh = rng.standard_normal((4, 4)).astype(np.float32)
+ys, hprev = np.zeros((2, 3, 4), np.float32), np.zeros((2, 3, 4), np.float32)
+rnn_forward(xp, Wh, ys, hprev)               # np.dot: Numba's BLAS helpers
+refreshed = "numba.np.arraymath" in sys.modules
+
+from numba import njit                       # a real compilation after light loads
+
+@njit(cache=False)
+def mean_abs(a):
+    return np.abs(a).mean()
+
+print(json.dumps({"refreshed": refreshed, "p": p.tolist(), "v": v.tolist(),
+                  "ys": ys.ravel().tolist(), "sum_squares": float(sum_squares(ys.ravel())),
+                  "mean_abs": float(mean_abs(ys))}))
+"""
+
+
+def run(cache: Path) -> dict:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_cached_kernels_load_without_the_refresh_and_compute_the_same(tmp_path):
+    compiled = run(tmp_path)
+    assert any(tmp_path.rglob("*.nbi")), "the first run should have filled the cache"
+    loaded = run(tmp_path)
+    assert compiled["refreshed"] is True       # compiling refreshes, as Numba always does
+    assert loaded["refreshed"] is False        # loading did not
+    for key in ("p", "v", "ys", "sum_squares", "mean_abs"):
+        np.testing.assert_array_equal(loaded[key], compiled[key], err_msg=key)
+    ys = np.array(loaded["ys"])
+    assert np.all(np.abs(ys) < 1) and np.any(ys != 0)   # tanh of real sums
+    assert abs(loaded["mean_abs"] - np.abs(ys).mean()) < 1e-6
+
+
+def test_only_our_kernels_load_lightly():
+    """Another package's cached function keeps Numba's own loader."""
+    from numba import njit
+    from numba.core.caching import FunctionCache
+
+    from compute.kernels import runtime
+    from compute.kernels.stats import sum_squares
+
+    @njit(cache=True)
+    def elsewhere(a):           # never called: nothing compiles or lands in a cache
+        return a.sum()
+
+    assert type(elsewhere._cache) is FunctionCache
+    assert type(sum_squares._cache) is runtime._light_cache_class()
+    assert issubclass(type(sum_squares._cache), FunctionCache)
