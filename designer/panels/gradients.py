@@ -38,6 +38,7 @@ class GradientsPanel(Panel):
         self.plot = style.setup_plot(self.view.getPlotItem(), "‖gradient‖ (log)", "step",
                                      log_y=True)
         self.legend = style.legend(self.plot, (-10, 10))
+        self.range = style.SteadyRange(self.plot)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
@@ -48,6 +49,7 @@ class GradientsPanel(Panel):
             self.plot.removeItem(c)
             self.legend.removeItem(c)
         self.curves = {}
+        self.range.stale = True
 
     def _rebuild(self) -> None:
         self.reset(self.run)
@@ -65,13 +67,19 @@ class GradientsPanel(Panel):
         colors = style.node_colors(run.node_types)
         order = [n for n in run.node_types if n in series] + \
             [n for n in series if n not in run.node_types]
+        x_max, ys = float(run.total_steps or 0), []
         for node in order:
             if node not in self.curves:         # a curve and its legend entry per part
                 pen = pg.mkPen(colors.get(node, pg.mkColor("#888")), width=1.6)
                 self.curves[node] = self.plot.plot(pen=pen, name=node)
                 yield
             x, y = series[node].data()
-            self.curves[node].setData(x, style.positive(y))
+            ys.append(style.positive(y))
+            self.curves[node].setData(x, ys[-1])
+            x_max = max(x_max, float(x[-1]) if len(x) else 0.0)
+        # the view moves only when the norms leave it (auto-range refitted it, and drew
+        # both axes anew, at every frame); the steps span the whole run from its start
+        self.range.update(x_max, ys, log=True)
         self.set_note("" if series else "Waiting for the first diagnostic step…")
         flow = diagnosis.gradient_flow({n: s.data()[1] for n, s in run.grad_norms.items()},
                                        run.node_types)

@@ -69,6 +69,14 @@ def test_panels_hold_the_trainers_values(qtbot, spirals, tmp_path):
         gx, gy = data(curve)
         assert len(gy) == len(reported)
         assert gy[-1] == pytest.approx(reported[-1])
+    # ...in a view that holds them all, across the whole run, without pyqtgraph's
+    # auto-range (which refitted it, and drew both axes anew, at every frame)
+    view = panels["gradients"].plot.getViewBox()
+    (vx0, vx1), (vy0, vy1) = view.viewRange()
+    assert not any(view.autoRangeEnabled())
+    assert vx0 <= 0 and vx1 >= run.total_steps
+    logs = np.log10(np.concatenate([data(c)[1] for c in curves.values()]))
+    assert vy0 <= np.nanmin(logs) and vy1 >= np.nanmax(logs)
 
     # activations: percentile bands of the last snapshot's real activations
     last = _events(seen, Snapshot)[-1]
