@@ -12,6 +12,7 @@ b in ``params``/``grads``, the layer's output y (n × units) in ``work``. ``work
 the output probabilities at ``p_off`` and two delta buffers of n × widest at ``d_off``.
 """
 from . import kernel
+from .arrays import copy_row
 from .activations import backward, forward, sigmoid_bce, softmax_ce, squared_error
 from .stats import sum_squares
 
@@ -28,7 +29,7 @@ def chain_forward(x, n, params, work, meta, alphas, fast):
         for r in range(n):
             y = work[y_off + r * units:y_off + (r + 1) * units]
             if b_off >= 0:
-                y[:] = params[b_off:b_off + units]
+                copy_row(y, params[b_off:b_off + units])
             else:
                 y[:] = 0.0
             row = a[a_off + r * fan_in:a_off + (r + 1) * fan_in]

@@ -26,6 +26,7 @@ from numba import types
 from numba.extending import overload
 
 from . import kernel
+from .arrays import add_rows, copy_row, copy_rows
 
 # the odd/even minimax coefficients of Eigen's and MLAS's float tanh, tanh ≈ x·p(x²)/q(x²)
 _A1, _A3, _A5, _A7 = (np.float32(4.89352455891786e-03), np.float32(6.37261928875436e-04),
@@ -79,9 +80,9 @@ def _sigmoid_jit(v):
 def _add_dy(dh, dy, t, T):
     """Add the outside gradient reaching h_t (every step's, or only the last step's)."""
     if dy.shape[1] == T:
-        dh += dy[:, t, :]
+        add_rows(dh, dy[:, t, :])
     elif t == T - 1:
-        dh += dy[:, 0, :]
+        add_rows(dh, dy[:, 0, :])
 
 
 # Inner loops run over one row (a 1-D view) at a time: with few arrays in play and unit
@@ -96,16 +97,16 @@ def rnn_forward(xp, Wh, ys, hprev):
     h = np.zeros((N, H), xp.dtype)
     z = np.empty((N, H), xp.dtype)
     for t in range(T):
-        hprev[:, t, :] = h
+        copy_rows(hprev[:, t, :], h)
         np.dot(h, Wh, z)
         for n in range(N):
             zr, xr, hr = z[n], xp[n, t], h[n]
             for j in range(H):
                 hr[j] = tanh(zr[j] + xr[j])
         if seq:
-            ys[:, t, :] = h
+            copy_rows(ys[:, t, :], h)
     if not seq:
-        ys[:, 0, :] = h
+        copy_rows(ys[:, 0, :], h)
 
 
 @kernel(error_model="numpy")
@@ -122,7 +123,7 @@ def rnn_backward(dy, ys, hprev, WhT, dz):
             dhr, dzr = dh[n], dzt[n]
             for j in range(H):
                 dzr[j] = dhr[j] * (one - hr[j] * hr[j])
-        dz[:, t, :] = dzt
+        copy_rows(dz[:, t, :], dzt)
         if t > 0:
             np.dot(dzt, WhT, dh)
 
@@ -138,7 +139,7 @@ def lstm_forward(xp, Wh, ys, hprev, gates, cs):
     c = np.zeros((N, H), xp.dtype)
     z = np.empty((N, G), xp.dtype)
     for t in range(T):
-        hprev[:, t, :] = h
+        copy_rows(hprev[:, t, :], h)
         np.dot(h, Wh, z)
         for n in range(N):
             zr, xr, gr = z[n], xp[n, t], gates[n, t]
@@ -155,9 +156,9 @@ def lstm_forward(xp, Wh, ys, hprev, gates, cs):
                 csr[j] = cn
                 hr[j] = gr[3 * H + j] * tanh(cn)
         if seq:
-            ys[:, t, :] = h
+            copy_rows(ys[:, t, :], h)
     if not seq:
-        ys[:, 0, :] = h
+        copy_rows(ys[:, 0, :], h)
 
 
 @kernel(error_model="numpy")
@@ -184,7 +185,7 @@ def lstm_backward(dy, gates, cs, WhT, dz):
                 dzr[H + j] = gc * cpr[j] * f * (one - f)
                 dzr[2 * H + j] = gc * i * (one - g * g)
                 dzr[3 * H + j] = dhr[j] * tc * o * (one - o)
-            dz[n, t, :] = dzr
+            copy_row(dz[n, t], dzr)
         if t > 0:
             np.dot(dzt, WhT, dh)
 
@@ -208,7 +209,7 @@ def gru_forward(xp, Wru, Wc, ys, hprev, gates, rh):
     rht = np.empty((N, H), xp.dtype)
     zc = np.empty((N, H), xp.dtype)
     for t in range(T):
-        hprev[:, t, :] = h
+        copy_rows(hprev[:, t, :], h)
         np.dot(h, Wru, zru)
         for n in range(N):
             zr, xr, gr, hr, rhr = zru[n], xp[n, t], gates[n, t], h[n], rht[n]
@@ -216,9 +217,9 @@ def gru_forward(xp, Wru, Wc, ys, hprev, gates, rh):
                 gr[j] = sigmoid(zr[j] + xr[j])
                 rhr[j] = gr[j] * hr[j]
             if nr:
-                rh[n, t, :] = rhr
+                copy_row(rh[n, t], rhr)
             else:
-                rhr[:] = hr
+                copy_row(rhr, hr)
             for j in range(U, C):
                 gr[j] = sigmoid(zr[j] + xr[j])
         np.dot(rht, Wc, zc)
@@ -230,9 +231,9 @@ def gru_forward(xp, Wru, Wc, ys, hprev, gates, rh):
                 gr[C + j] = c
                 hr[j] = u * c + (one - u) * hr[j]
         if seq:
-            ys[:, t, :] = h
+            copy_rows(ys[:, t, :], h)
     if not seq:
-        ys[:, 0, :] = h
+        copy_rows(ys[:, 0, :], h)
 
 
 @kernel(error_model="numpy")
@@ -268,8 +269,8 @@ def gru_backward(dy, hprev, gates, WruT, WcT, dz):
             else:
                 for j in range(H):
                     dhr[j] += drr[j]
-            dz[n, t, :C] = dur
-            dz[n, t, C:] = dzc[n]
+            copy_row(dz[n, t, :C], dur)
+            copy_row(dz[n, t, C:], dzc[n])
         if t > 0:
             np.dot(dzru, WruT, tmp)
             dh += tmp
