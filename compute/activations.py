@@ -14,8 +14,11 @@ DEFAULT_ALPHA = {"leaky_relu": 0.01, "prelu": 0.25, "elu": 1.0}
 NEEDS_INPUT = ("abs", "prelu")
 
 
-def _alpha(name: str, alpha: float | None) -> float:
-    return DEFAULT_ALPHA.get(name, 0.0) if alpha is None else alpha
+def _alpha(name: str, alpha: float | None, dtype) -> np.floating:
+    """The function's alpha as a scalar of the arrays' dtype: so float32 math stays in
+    float32 lanes, and the kernels compile once for the layers and the dense chains
+    (which pass theirs from an array of that dtype)."""
+    return dtype.type(DEFAULT_ALPHA.get(name, 0.0) if alpha is None else alpha)
 
 
 def forward(name: str, x: np.ndarray, alpha: float | None = None,
@@ -33,8 +36,8 @@ def forward(name: str, x: np.ndarray, alpha: float | None = None,
     if name == "softmax":
         k.softmax_rows(x.reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1]))
     else:
-        k.forward(x.reshape(-1), k.CODES[name], _alpha(name, alpha), out.reshape(-1),
-                  x.dtype == np.float32)
+        k.forward(x.reshape(-1), k.CODES[name], _alpha(name, alpha, x.dtype),
+                  out.reshape(-1), x.dtype == np.float32)
     return out
 
 
@@ -54,7 +57,7 @@ def backward(name: str, x: np.ndarray | None, y: np.ndarray, dy: np.ndarray,
         # relu, leaky relu and elu (alpha >= 0) test x > 0, which is y > 0
         src = y if x is None or name not in NEEDS_INPUT else np.ascontiguousarray(x)
         k.backward(src.reshape(-1), y.reshape(-1), dy.reshape(-1), k.CODES[name],
-                   _alpha(name, alpha), dx.reshape(-1))
+                   _alpha(name, alpha, dy.dtype), dx.reshape(-1))
     return dx
 
 

@@ -73,3 +73,23 @@ def test_prelu_starts_at_quarter_slope():
     case = Case("Activation", {"function": "prelu"}, [(3,)])
     layer = build(case)[0]
     assert layer.init_params(np.random.default_rng(0))["alpha"][0] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_kernels_get_alpha_in_the_arrays_dtype(dtype, monkeypatch):
+    """The layers pass alpha as the dense chains do (a scalar of the arrays' dtype), so
+    each activation kernel compiles once per dtype, not once more for a Python float."""
+    from compute import activations
+    from compute.kernels import activations as k
+
+    seen = []
+    for name in ("forward", "backward"):
+        real = getattr(k, name)
+        monkeypatch.setattr(k, name, lambda *a, real=real: (seen.append(a), real(*a)))
+    x = np.array([-2.0, 3.0], dtype)
+    y = activations.forward("leaky_relu", x)
+    dx = activations.backward("leaky_relu", None, y, np.ones_like(x))
+    np.testing.assert_allclose(y, [-0.02, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(dx, [0.01, 1.0], rtol=1e-6)
+    alphas = [seen[0][2], seen[1][4]]
+    assert [type(a) for a in alphas] == [dtype, dtype]
