@@ -10,6 +10,7 @@ where they do not apply (another libc, no SciPy, no threadpoolctl).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 from contextlib import contextmanager
@@ -120,28 +121,24 @@ def load_from_cache_lightly(dispatcher) -> None:
         dispatcher._cache.__class__ = light
 
 
-_light_cache: type | None = None
-
-
+@functools.cache
 def _light_cache_class() -> type | None:
-    global _light_cache
-    if _light_cache is None:
-        try:
-            from numba.core.caching import FunctionCache
-            from numba.core.runtime.nrt import rtsys
-        except ImportError:
-            return None
-        if not all(hasattr(FunctionCache, name) for name in
-                   ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
-            return None
+    """Numba's FunctionCache with the light `load_overload`; None where it differs."""
+    try:
+        from numba.core.caching import FunctionCache
+        from numba.core.runtime.nrt import rtsys
+    except ImportError:
+        return None
+    if not all(hasattr(FunctionCache, name) for name in
+               ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
+        return None
 
-        class LightFunctionCache(FunctionCache):
-            def load_overload(self, sig, target_context):
-                rtsys.initialize(target_context)
-                with self._guard_against_spurious_io_errors():
-                    return self._load_overload(sig, target_context)
-        _light_cache = LightFunctionCache
-    return _light_cache
+    class LightFunctionCache(FunctionCache):
+        def load_overload(self, sig, target_context):
+            rtsys.initialize(target_context)            # instead of target_context.refresh()
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+    return LightFunctionCache
 
 
 class _Blas:
