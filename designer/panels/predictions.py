@@ -31,6 +31,11 @@ class PredictionsPanel(Panel):
         lay = self.layout_with_note()
         self.split = QSplitter(Qt.Horizontal)
         self.main = pg.GraphicsLayoutWidget()
+        # the confusion matrix's or the scatter's plot, made once with the panel and set
+        # up for each kind of result: making a plot takes 20-30 ms, too long for one of
+        # the frames of a run
+        self.plot = self.main.addPlot()
+        self.main_range = style.SteadyRange(self.plot)
         self.gallery = pg.GraphicsLayoutWidget()
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["sample", "input", "true", "predicted"])
@@ -47,7 +52,7 @@ class PredictionsPanel(Panel):
     def reset(self, run) -> None:
         self._mode = None
         self.result = None
-        self.main.clear()
+        self._clear_plot()
         self.gallery.clear()
         self.slots = []
 
@@ -90,9 +95,8 @@ class PredictionsPanel(Panel):
 
     def _build_confusion(self, k: int, run):
         """The matrix and its count labels, a row of labels per part."""
-        self.main.clear()
-        plot = self.main.addPlot()
-        yield                                   # the plot, then its setup and items
+        plot = self._clear_plot()
+        plot.showGrid(x=False, y=False)
         plot.setLabel("left", "true class")
         plot.setLabel("bottom", "predicted class")
         plot.invertY(True)
@@ -114,6 +118,12 @@ class PredictionsPanel(Panel):
                 t.setPos(j + 0.5, i + 0.5)
                 plot.addItem(t)
                 self.cm_texts.append(t)
+
+    def _clear_plot(self) -> pg.PlotItem:
+        """The main plot, emptied of the last kind's items."""
+        self.plot.clear()
+        self.cm_image, self.cm_texts = None, []
+        return self.plot
 
     def _names(self, run, k: int) -> list[str]:
         """Short tick labels: the dataset's class names where short, else indices."""
@@ -182,13 +192,14 @@ class PredictionsPanel(Panel):
             np.asarray(res["examples"]["pred"]).ndim < 3
         if self._mode != ("reg", seq, to_one):
             self._mode = None                   # until every item is made
-            self.main.clear()
+            p = self._clear_plot()
             self.gallery.clear()
             self.slots = []
             self.table.hide()
-            p = self.main.addPlot()
-            yield                               # the plot, then its setup and items
             style.setup_plot(p, "predicted", "true")
+            p.getAxis("bottom").setTicks(None)  # the confusion matrix's class names
+            p.invertY(False)
+            p.setMouseEnabled(True, True)
             p.setAspectLocked(True)
             self.diag = p.plot(pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
             self.scatter = pg.ScatterPlotItem(size=4, pen=None,
@@ -197,7 +208,7 @@ class PredictionsPanel(Panel):
             # views that move only when the data leaves them: pyqtgraph's auto-range
             # fitted them again at each repaint, which asked for another repaint (six
             # paints of this panel in one 60-90 ms turn of the event loop)
-            self.main_range = style.SteadyRange(p)
+            self.main_range.follow = self.main_range.stale = True
             self.examples = []
             if seq:
                 yield
@@ -207,15 +218,16 @@ class PredictionsPanel(Panel):
                 style.setup_plot(q, "value", "time step")
                 style.legend(q, (-10, 10))
                 self.examples_range = style.SteadyRange(q)
-                yield                           # then the curves, in the legend
                 names = ("input, then the target", "prediction") if to_one else \
                     ("true", "predicted")
-                self.examples = [(q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
-                                         name=names[0] if i == 0 else None),
-                                  q.plot(pen=pg.mkPen(style.class_color(i), width=1.5,
-                                                      style=Qt.DashLine),
-                                         name=names[1] if i == 0 else None))
-                                 for i in range(4)]
+                for i in range(4):              # then the curves, a pair per part (all
+                    yield                       # eight with the legend: 35 ms)
+                    self.examples.append(
+                        (q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
+                                name=names[0] if i == 0 else None),
+                         q.plot(pen=pg.mkPen(style.class_color(i), width=1.5,
+                                             style=Qt.DashLine),
+                                name=names[1] if i == 0 else None)))
             else:
                 self.gallery.hide()
             self._mode = ("reg", seq, to_one)

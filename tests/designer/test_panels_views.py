@@ -201,3 +201,35 @@ def test_a_probe_that_failed_in_the_training_process_is_said_in_its_panel(qtbot,
         monkeypatch.setattr(type(panel), "run", property(lambda p: run))
         panel.refresh(force=True)
         assert "could not be computed: ValueError: cannot reshape" in panel._note.text()
+
+
+def test_predictions_panel_sets_up_one_plot_for_each_kind_of_result(qtbot, tmp_path):
+    """The main plot is made with the panel (making one took 20-30 ms of a frame while
+    training) and set up anew when the kind of result changes, back and forth."""
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "kinds")
+    pred = w.training.panels["predictions"]
+    plot, view = pred.plot, pred.plot.getViewBox()
+    cls = {"kind": "classification", "confusion": np.array([[3, 1], [0, 4]]),
+           "accuracy": 0.875, "wrong_index": np.array([1]),
+           "wrong_x": np.zeros((1, 2), np.float32), "wrong_true": np.array([0]),
+           "wrong_pred": np.array([1]), "wrong_conf": np.array([0.6])}
+    reg = {"kind": "regression", "true": np.linspace(0.0, 1.0, 5),
+           "pred": np.linspace(0.0, 1.0, 5) + 0.1}
+    for _ in range(2):
+        pred.result = cls
+        list(pred._classification(None, cls, 5))
+        assert pred.plot is plot and pred.cm_image in plot.items
+        assert len(pred.cm_texts) == 4 and all(t in plot.items for t in pred.cm_texts)
+        assert view.yInverted() and not any(view.state["mouseEnabled"])
+        assert [label for _, label in plot.getAxis("bottom")._tickLevels[0]] == ["0", "1"]
+        pred.result = reg
+        list(pred._regression(reg, 6))
+        assert pred.plot is plot and pred.cm_image is None and pred.cm_texts == []
+        assert set(plot.items) == {pred.scatter, pred.diag}     # the matrix is gone
+        assert not view.yInverted() and all(view.state["mouseEnabled"])
+        assert plot.getAxis("bottom")._tickLevels is None       # no class names
+        np.testing.assert_array_equal(pred.scatter.data["y"], reg["pred"])
+        (x0, x1), (y0, y1) = view.viewRange()                     # it follows the data
+        assert x0 <= 0.0 and x1 >= 1.0 and y0 <= 0.1 and y1 >= 1.1
