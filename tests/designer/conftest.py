@@ -117,3 +117,15 @@ def drop_layer(window, type_name: str, scene_pos: QPointF) -> None:
         assert ev.isAccepted()
     drop = QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(vp, drop)
+
+
+@pytest.fixture
+def plot(qtbot):
+    """A shown pyqtgraph plot of 400 x 300 pixels."""
+    import pyqtgraph as pg
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(400, 300)
+    w.show()
+    yield w.getPlotItem()           # the widget stays referenced while the test runs

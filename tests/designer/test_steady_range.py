@@ -8,15 +8,6 @@ import pytest
 from designer.panels.style import SteadyRange
 
 
-@pytest.fixture
-def plot(qtbot):
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    w.resize(400, 300)
-    w.show()
-    yield w.getPlotItem()           # the widget stays referenced while the test runs
-
-
 def test_follows_growing_data_but_moves_only_when_it_must(plot):
     steady = SteadyRange(plot)
     curve = plot.plot()

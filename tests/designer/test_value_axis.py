@@ -10,12 +10,8 @@ from designer.panels import style
 
 
 @pytest.fixture
-def plot(qtbot):
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    w.resize(500, 400)
-    w.show()
-    yield style.setup_plot(w.getPlotItem(), "value", log_y=True)
+def log_plot(plot):
+    return style.setup_plot(plot, "value", log_y=True)
 
 
 def ticks(plot, lo: float, hi: float) -> list[float]:
@@ -27,22 +23,22 @@ def ticks(plot, lo: float, hi: float) -> list[float]:
     return sorted(10 ** v for _, values in levels for v in values)
 
 
-def test_many_decades_get_decades_only(plot):
-    got = np.log10(ticks(plot, 1e-7, 1e1))
+def test_many_decades_get_decades_only(log_plot):
+    got = np.log10(ticks(log_plot, 1e-7, 1e1))
     assert np.allclose(got, np.round(got))                      # powers of ten only
     assert 4 <= len(got) <= 9 and np.ptp(np.diff(got)) == 0     # evenly, not crowded
 
 
-def test_under_two_decades_adds_two_and_five_times_a_decade(plot):
-    assert ticks(plot, 0.0003, 0.006) == pytest.approx([0.0005, 0.001, 0.002, 0.005])
-    assert ticks(plot, 0.011, 0.04) == pytest.approx([0.02])      # no decade inside
+def test_under_two_decades_adds_two_and_five_times_a_decade(log_plot):
+    assert ticks(log_plot, 0.0003, 0.006) == pytest.approx([0.0005, 0.001, 0.002, 0.005])
+    assert ticks(log_plot, 0.011, 0.04) == pytest.approx([0.02])      # no decade inside
 
 
-def test_the_grid_and_labels_follow_those_ticks(plot, qtbot):
-    curve = plot.plot(np.arange(3), np.array([1e-6, 1e-3, 10.0]))
-    plot.enableAutoRange()
+def test_the_grid_and_labels_follow_those_ticks(log_plot, qtbot):
+    curve = log_plot.plot(np.arange(3), np.array([1e-6, 1e-3, 10.0]))
+    log_plot.enableAutoRange()
     qtbot.wait(50)
-    axis = plot.getAxis("left")
+    axis = log_plot.getAxis("left")
     picture = pg.QtGui.QPicture()
     painter = pg.QtGui.QPainter(picture)
     try:
@@ -55,10 +51,8 @@ def test_the_grid_and_labels_follow_those_ticks(plot, qtbot):
     assert curve.isVisible()
 
 
-def test_a_linear_axis_is_unchanged(qtbot):
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    plot = style.setup_plot(w.getPlotItem(), "loss")
+def test_a_linear_axis_is_unchanged(plot):
+    style.setup_plot(plot, "loss")
     plain = pg.AxisItem("left")
     plain.setStyle(maxTickLevel=0)
     assert plot.getAxis("left").tickValues(0, 1, 300) == plain.tickValues(0, 1, 300)
