@@ -197,7 +197,7 @@ class PredictionsPanel(Panel):
             self.slots = []
             self.table.hide()
             style.setup_plot(p, "predicted", "true")
-            p.getAxis("bottom").setTicks(None)  # the confusion matrix's class names
+            p.getAxis("bottom").setTicks(None)  # a confusion matrix set class names
             p.invertY(False)
             p.setMouseEnabled(True, True)
             p.setAspectLocked(True)
