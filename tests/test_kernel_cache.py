@@ -36,9 +36,15 @@ from numba import njit                       # a real compilation after light lo
 def mean_abs(a):
     return np.abs(a).mean()
 
+
+@njit(cache=False)
+def calls_a_loaded_kernel(a):                # links the code loaded from the cache
+    return sum_squares(a.ravel()) + 1.0
+
 print(json.dumps({"refreshed": refreshed, "p": p.tolist(), "v": v.tolist(),
                   "ys": ys.ravel().tolist(), "sum_squares": float(sum_squares(ys.ravel())),
-                  "mean_abs": float(mean_abs(ys))}))
+                  "mean_abs": float(mean_abs(ys)),
+                  "calls": float(calls_a_loaded_kernel(ys))}))
 """
 
 
@@ -56,11 +62,12 @@ def test_cached_kernels_load_without_the_refresh_and_compute_the_same(tmp_path):
     loaded = run(tmp_path)
     assert compiled["refreshed"] is True       # compiling refreshes, as Numba always does
     assert loaded["refreshed"] is False        # loading did not
-    for key in ("p", "v", "ys", "sum_squares", "mean_abs"):
+    for key in ("p", "v", "ys", "sum_squares", "mean_abs", "calls"):
         np.testing.assert_array_equal(loaded[key], compiled[key], err_msg=key)
     ys = np.array(loaded["ys"])
     assert np.all(np.abs(ys) < 1) and np.any(ys != 0)   # tanh of real sums
     assert abs(loaded["mean_abs"] - np.abs(ys).mean()) < 1e-6
+    assert loaded["calls"] == loaded["sum_squares"] + 1.0
 
 
 def test_only_our_kernels_load_lightly():
