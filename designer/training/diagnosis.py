@@ -21,6 +21,7 @@ SEVERITIES = ("error", "warning", "info")
 VANISHING_RATIO = 1e-2      # a layer's gradient below 1/100 of the layers' median
 EXPLODING_RATIO = 1e2
 EXPLODING_ABS = 1e3
+EXPLODING_FLOOR = 1.0       # ...and only a norm above 1 is exploding by that ratio
 DEAD_UNITS = 0.5            # half of a ReLU layer's units never fire on the snapshot batch
 DEAD_ZERO_FRACTION = 0.9    # without snapshots: 90% of its outputs are exactly zero
 SATURATED = 0.5
@@ -105,14 +106,17 @@ def gradient_flow(norms: Mapping[str, np.ndarray], types: Mapping[str, str],
     """Vanishing or exploding gradients per layer, relative to the network's median.
 
     The median over all layers (not "the others") keeps one exploding layer from making
-    every other layer look vanishing.
+    every other layer look vanishing. The other way round, many vanishing layers pull the
+    median down, and a healthy layer above them (0.17 against a median of 0.0009, in a
+    deep sigmoid stack) was called exploding, with the advice to lower a learning rate
+    that was already too small: the ratio counts only for norms above EXPLODING_FLOOR.
     """
     med = {n: float(np.median(r)) for n, v in norms.items() if (r := recent(v)).size}
     positive = [m for m in med.values() if m > 0]
     ref = float(np.median(positive)) if len(positive) >= 2 else None
     out: list[Finding] = []
     for node, g in med.items():
-        if g > EXPLODING_ABS or (ref and g > ref * EXPLODING_RATIO):
+        if g > EXPLODING_ABS or (ref and g > max(ref * EXPLODING_RATIO, EXPLODING_FLOOR)):
             why = (f"its gradient norm is {g:.3g}" +
                    (f", {g / ref:.0f}× the layers' median {ref:.3g}" if ref else ""))
             out.append(Finding("exploding", "warning", node, f"Exploding gradients in {node}",

@@ -54,6 +54,13 @@ def test_vanishing_and_exploding_gradients_relative_to_the_other_layers():
     assert boom[0].patch == {"gradient_clip": {"norm": 1.0}}
     even = {n: np.full(30, 0.1 * (i + 1)) for i, n in enumerate("abcd")}
     assert d.gradient_flow(even, {}) == []
+    # a deep sigmoid stack: most layers vanish, and the healthy top layer is not called
+    # exploding for standing far above their median
+    deep = {f"s{i}": np.full(30, 10.0 ** -(9 - i)) for i in range(1, 8)}
+    deep["logits"] = np.full(30, 0.17)
+    found = d.gradient_flow(deep, {n: "Dense" for n in deep},
+                            {n: "sigmoid" for n in deep if n != "logits"})
+    assert {f.kind for f in found} == {"vanishing"} and "logits" not in {f.node for f in found}
 
 
 def test_dead_relus_from_snapshots_or_zero_fractions():
