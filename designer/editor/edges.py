@@ -11,7 +11,7 @@ from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from .. import theme
-from .items import fonts
+from .items import fonts, rgba
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -32,6 +32,13 @@ class EdgeItem(QGraphicsPathItem):
     @property
     def key(self) -> tuple[str, int]:
         return self.target, self.port
+
+    def set_overlay(self, color: QColor | None) -> None:
+        """The gradient tint (drawn again only if it changed, as a node's is)."""
+        shown = rgba(self.overlay_color)
+        self.overlay_color = QColor(color) if color is not None else None
+        if rgba(self.overlay_color) != shown:
+            self.update()
 
     def set_ends(self, p0: QPointF, p1: QPointF, lane: float | None = None) -> None:
         self._p0, self._p1 = p0, p1

@@ -15,7 +15,7 @@ from compute import layer_class
 
 from . import edits
 from .edges import EdgeItem, is_backward
-from .items import SHAPE_H, NodeItem, NodeView, PortItem, fmt_shape, rgba
+from .items import SHAPE_H, NodeItem, NodeView, PortItem, fmt_shape
 from .wiring import WireDrag
 
 GRID = 10.0
@@ -203,10 +203,7 @@ class EditorScene(QGraphicsScene):
             self._edge_overlays[(target, port)] = (source, QColor(color))
         item = self.edges.get((target, port))
         if item is not None and item.source == source:
-            old = rgba(item.overlay_color)
-            item.overlay_color = QColor(color) if color is not None else None
-            if rgba(item.overlay_color) != old:
-                item.update()                   # drawn again only if it changed
+            item.set_overlay(color)
 
     def clear_overlays(self) -> None:
         for node_id in list(self._node_overlays):
