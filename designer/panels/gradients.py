@@ -49,7 +49,7 @@ class GradientsPanel(Panel):
             self.plot.removeItem(c)
             self.legend.removeItem(c)
         self.curves = {}
-        self.range.stale = True
+        self.range.restart()
 
     def _rebuild(self) -> None:
         self.reset(self.run)

@@ -113,7 +113,7 @@ class LossPanel(Panel):
 
     def _log_toggled(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
-        self.loss_range.stale = True
+        self.loss_range.restart()
         self.refresh(force=True)
 
     def _clear_runs(self) -> None:
@@ -141,7 +141,8 @@ class LossPanel(Panel):
 
     def reset(self, run) -> None:
         self._color_current()
-        self.loss_range.stale = self.metric_range.stale = True
+        self.loss_range.restart()
+        self.metric_range.restart()
         if run is not None and run.started is None:
             self.set_note(f"{run.name}: starting…")
 

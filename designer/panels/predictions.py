@@ -35,6 +35,9 @@ class PredictionsPanel(Panel):
         # up for each kind of result: making a plot takes 20-30 ms, too long for one of
         # the frames of a run
         self.plot = self.main.addPlot()
+        # views that move only when the data leaves them: pyqtgraph's auto-range fitted
+        # them again at each repaint, which asked for another repaint (six paints of
+        # this panel in one 60-90 ms turn of the event loop)
         self.main_range = style.SteadyRange(self.plot)
         self.gallery = pg.GraphicsLayoutWidget()
         self.table = QTableWidget(0, 4)
@@ -205,10 +208,7 @@ class PredictionsPanel(Panel):
             self.scatter = pg.ScatterPlotItem(size=4, pen=None,
                                               brush=style.class_color(0, 140))
             p.addItem(self.scatter)
-            # views that move only when the data leaves them: pyqtgraph's auto-range
-            # fitted them again at each repaint, which asked for another repaint (six
-            # paints of this panel in one 60-90 ms turn of the event loop)
-            self.main_range.follow = self.main_range.stale = True
+            self.main_range.restart()
             self.examples = []
             if seq:
                 yield

@@ -157,6 +157,11 @@ class SteadyRange:
     def _manual(self, *_args) -> None:
         self.follow = False
 
+    def restart(self) -> None:
+        """Fit the data exactly at the next update, and follow it again: a new run, a new
+        kind of data, or a new scale (a range zoomed on the last one means nothing now)."""
+        self.follow = self.stale = True
+
     def update(self, x_max: float | None, ys: list, log: bool = False,
                xs: list | None = None) -> bool:
         """Fit x to [0, x_max] (None: leave x, e.g. linked to another plot), or with `xs`

@@ -68,3 +68,17 @@ def test_a_move_is_applied_at_once_not_in_the_next_paint(plot):
     vb = plot.getViewBox()
     assert SteadyRange(plot).update(100, [np.array([0.0, 50.0])])
     assert vb._matrixNeedsUpdate is False
+
+
+def test_a_zoom_stops_the_following_and_restart_resumes_it(plot):
+    steady = SteadyRange(plot)
+    y = np.linspace(1.0, 2.0, 20)
+    assert steady.update(100, [y])
+    view = plot.getViewBox()
+    view.setRange(yRange=(1.4, 1.6), padding=0)
+    view.sigRangeChangedManually.emit(view.state["mouseEnabled"])   # as a user's zoom
+    assert not steady.update(100, [np.append(y, 5.0)])               # the zoom stays
+    steady.restart()                                  # a new run, kind of data or scale
+    assert steady.update(100, [np.append(y, 5.0)])
+    (_, _), (y0, y1) = view.viewRange()
+    assert y0 <= 1.0 and y1 >= 5.0
