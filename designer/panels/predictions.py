@@ -200,7 +200,8 @@ class PredictionsPanel(Panel):
             self.slots = []
             self.table.hide()
             style.setup_plot(p, "predicted", "true")
-            p.getAxis("bottom").setTicks(None)  # a confusion matrix set class names
+            for side in ("left", "bottom"):     # a confusion matrix set class names
+                p.getAxis(side).setTicks(None)
             p.invertY(False)
             p.setMouseEnabled(True, True)
             p.setAspectLocked(True)

@@ -116,7 +116,8 @@ def setup_plot(plot: pg.PlotItem, left: str = "", bottom: str = "step",
     # horizontal grid lines at the major ticks only: grid lines are drawn across the whole
     # plot on every repaint, and with the minor ticks' lines too they cost more than the
     # curves (measured on a wide loss panel: 70 ms per frame, 18 ms without them)
-    plot.setAxisItems({"left": ValueAxis("left")})
+    if not isinstance(plot.getAxis("left"), ValueAxis):    # a plot set up again keeps it
+        plot.setAxisItems({"left": ValueAxis("left")})
     plot.showGrid(x=False, y=True, alpha=0.12)
     if left:
         plot.setLabel("left", left)

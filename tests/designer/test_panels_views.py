@@ -230,6 +230,7 @@ def test_predictions_panel_sets_up_one_plot_for_each_kind_of_result(qtbot, tmp_p
         assert set(plot.items) == {pred.scatter, pred.diag}     # the matrix is gone
         assert not view.yInverted() and all(view.state["mouseEnabled"])
         assert plot.getAxis("bottom")._tickLevels is None       # no class names
+        assert plot.getAxis("left")._tickLevels is None
         np.testing.assert_array_equal(pred.scatter.data["y"], reg["pred"])
         (x0, x1), (y0, y1) = view.viewRange()                     # it follows the data
         assert x0 <= 0.0 and x1 >= 1.0 and y0 <= 0.1 and y1 >= 1.1

@@ -56,3 +56,10 @@ def test_a_linear_axis_is_unchanged(plot):
     plain = pg.AxisItem("left")
     plain.setStyle(maxTickLevel=0)
     assert plot.getAxis("left").tickValues(0, 1, 300) == plain.tickValues(0, 1, 300)
+
+
+def test_a_plot_set_up_again_keeps_its_axis(plot):
+    style.setup_plot(plot, "predicted", "true")
+    axis = plot.getAxis("left")
+    style.setup_plot(plot, "true class", "predicted class")
+    assert plot.getAxis("left") is axis and axis.labelText == "true class"
