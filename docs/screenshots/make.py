@@ -111,41 +111,31 @@ def set_lr(w, lr: float) -> None:
     field.editor.editingFinished.emit()
 
 
+def shots() -> list[tuple]:
+    """(project, learning rates to train with in turn (None: the project's), panels)."""
+    return [("spirals_mlp.netw", (0.003, 0.3, 0.03), ("loss", "boundary")),
+            ("lenet_digits.netw", (None,), LENET),
+            (deep_sigmoid(), (None,), ("diagnosis",)),
+            ("vae_digits.netw", (None,), ("autoencoder",))]
+
+
 def main(wanted: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    want = set(wanted) or {"loss", "boundary", "diagnosis", "autoencoder", *LENET}
     with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        if want & {"loss", "boundary"}:
-            w = window(app, "spirals_mlp.netw", tmp)
-            for lr in ((0.003, 0.3, 0.03) if "loss" in want else (None,)):
+        for project, rates, panels in shots():
+            keys = [k for k in panels if not wanted or k in wanted]
+            if not keys:
+                continue
+            w = window(app, project, Path(folder))
+            for lr in rates:
                 if lr is not None:
                     set_lr(w, lr)
                 train(app, w)
-            if "loss" in want:
-                w.training.panels["loss"].log_box.setChecked(True)
-                shoot(app, w, "loss")
-            if "boundary" in want:
-                shoot(app, w, "boundary")
-            w.hide()           # not close(): a changed project would ask to be saved
-        if want & set(LENET):
-            w = window(app, "lenet_digits.netw", tmp)
-            train(app, w)
-            for key in LENET:
-                if key in want:
-                    shoot(app, w, key)
-            w.hide()           # not close(): a changed project would ask to be saved
-        if "diagnosis" in want:
-            w = window(app, deep_sigmoid(), tmp)
-            train(app, w)
-            shoot(app, w, "diagnosis")
-            w.hide()           # not close(): a changed project would ask to be saved
-        if "autoencoder" in want:
-            w = window(app, "vae_digits.netw", tmp)
-            train(app, w)
-            shoot(app, w, "autoencoder")
+            w.training.panels["loss"].log_box.setChecked(True)   # three runs' losses
+            for key in keys:
+                shoot(app, w, key)
             w.hide()           # not close(): a changed project would ask to be saved
     return 0
 
