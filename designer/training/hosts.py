@@ -103,14 +103,23 @@ class HostProcess:
                 self._hand_over(batch if isinstance(batch, list) else [batch])
         except (EOFError, OSError, ValueError):   # the host ended, or its pipe closed
             pass
-        except wire.WireError as exc:         # a bug on one side: end this host, say why
-            self._hand_over([("failed", f"the training process sent a broken message: "
-                                        f"{exc}", "")])
-            self.proc.kill()
+        except wire.WireError as exc:
+            if not self._exits(CLOSE_WAIT_S):    # a frame cut short by the host's death
+                # is its death ("exited" below); from a live host, a bug: end it, say why
+                self._hand_over([("failed", f"the training process sent a broken "
+                                            f"message: {exc}", "")])
+                self.proc.kill()
         code = self.proc.wait()
         self._errors.join(CLOSE_WAIT_S)       # its last words, if it died of something
         self.ended.set()
         self._hand_over([("exited", code, self.last_words[-1] if self.last_words else "")])
+
+    def _exits(self, within: float) -> bool:
+        try:
+            self.proc.wait(within)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
 
     def _read_stderr(self) -> None:
         """Pass the host's stderr on to ours (warnings, a crash's traceback), keeping the

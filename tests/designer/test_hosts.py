@@ -62,6 +62,32 @@ def test_a_host_that_dies_mid_run_is_an_error_in_the_window_and_the_next_run_wor
     assert session.current.finished.reason == "completed"
 
 
+def test_a_frame_cut_short_by_the_host_dying_is_its_death_not_a_broken_message():
+    """Killed while writing a frame, a host leaves half of it in the pipe: that is the
+    host ending (the window says "ended unexpectedly"), not a bug in the messages."""
+    code = ("import os, sys; from compute import wire; "
+            "frame = wire.encode([('warning', 'x' * 100000)]); "
+            "os.write(1, frame[:len(frame) // 2]); "
+            "sys.stderr.write('Killed\\n'); os._exit(9)")
+    got = []
+    host = hosts.HostProcess([sys.executable, "-c", code])
+    host.sink = got.extend
+    assert host.ended.wait(30)
+    host.close()
+    assert got == [("exited", 9, "Killed")]
+
+
+def test_a_live_host_that_sends_a_broken_frame_is_ended_and_says_why():
+    code = "import os, time; os.write(1, b'\\xff' * 64); time.sleep(60)"
+    got = []
+    host = hosts.HostProcess([sys.executable, "-c", code])
+    host.sink = got.extend
+    assert host.ended.wait(30)
+    host.close()
+    assert got[0][0] == "failed" and "broken message" in got[0][1]
+    assert got[1][0] == "exited"
+
+
 def test_a_host_that_cannot_start_says_why():
     """Its stderr goes on to ours, and its last line comes with the exit (the window's
     message then names the cause, e.g. a missing package)."""
