@@ -7,7 +7,9 @@ float32, each step being forward + backward + an SGD-momentum update. PyTorch is
 test-only dependency, so it is imported here only when the benchmark runs.
 
 Besides throughput it reports: process start to the first training step with a warm and
-with an empty Numba cache (subprocesses, timed from before their start); the peak memory of
+with an empty Numba cache (subprocesses, timed from before their start; with an empty
+cache also every workload's first steps, in one process and after `compute.prepare`
+compiled their kernels in parallel, as the window does at its first start); the peak memory of
 each side (one subprocess per side: VmHWM while building and running the workload, over
 the RSS after imports and a warm-up); the cost of the diagnostics, on every step and at
 the trainer's default rate; the machine's float32 GEMM rate and the fraction of it that
@@ -159,8 +161,17 @@ def dense_train_flops(w: Workload) -> float:
 def child(argv: Sequence[str]) -> int:
     """`--child KIND WORKLOAD SIDE`: one measurement in a fresh process, printed as JSON."""
     kind, key, side = argv
-    keys = list(WORKLOADS) if key == "all" else key.split(",")
+    keys = list(WORKLOADS) if key in ALL else key.split(",")
     if kind == "first-step":
+        if key == "prepared":
+            from .prepare import Preparation
+
+            jobs = int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
+            failed = [o for o in Preparation([f"workload:{k}" for k in keys
+                                              if not WORKLOADS[k].infer], jobs=jobs).run()
+                      if o.error]
+            if failed:
+                raise RuntimeError(f"preparing {failed[0].specimen}: {failed[0].error}")
         for k in keys:
             (netwright_step if side == "netwright" else torch_step)(WORKLOADS[k])()
         print(json.dumps({"done": time.time()}))
@@ -200,12 +211,18 @@ def _run_child(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
     return result.get("done", t0) - t0, result
 
 
+ALL = ("all", "prepared")     # every workload in one process; prepared in parallel first
+
+
 def first_step_times(keys: list[str], threads: int, cold: bool) -> dict[str, dict]:
-    """Seconds from process start to the first step, per workload and side."""
+    """Seconds from process start to the first step, per workload and side. With `cold`,
+    also to the first steps of every workload in turn: in one process ("all"), and after
+    `compute.prepare` compiled their kernels on `threads` processes ("prepared", as
+    `netwright-cli prepare` and the window's first start do)."""
     res = {}
-    for k in keys + (["all"] if cold else []):
+    for k in keys + (list(ALL) if cold else []):
         row = {}
-        for side in (("netwright",) if k == "all" else ("netwright", "pytorch")):
+        for side in (("netwright",) if k in ALL else ("netwright", "pytorch")):
             with tempfile.TemporaryDirectory() as cache:
                 env = thread_env(threads, **({"NUMBA_CACHE_DIR": cache} if cold else {}))
                 if not cold:
@@ -312,8 +329,10 @@ def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) ->
     warm = found["warm"] = first_step_times(train, a.threads, cold=False)
     cold = found["cold"] = {} if a.quick else first_step_times(train, a.threads, cold=True)
     print("\nprocess start to first training step, seconds (warm Numba cache / empty cache):")
-    for k in train + (["all"] if cold else []):
-        title = WORKLOADS[k].title if k in WORKLOADS else "all workloads, one process"
+    titles = {"all": "all workloads, one process",
+              "prepared": f"all, prepared on {a.threads} processes"}
+    for k in train + (list(ALL) if cold else []):
+        title = WORKLOADS[k].title if k in WORKLOADS else titles[k]
         w, c = warm.get(k, {}), cold.get(k, {})
         print(f"  {title:<32} netwright {w.get('netwright', float('nan')):6.2f} / "
               f"{c.get('netwright', float('nan')):6.2f}   pytorch "
@@ -356,9 +375,10 @@ def print_targets(keys: list[str], rows: list[Row], found: dict) -> None:
     for k, t in found.get("warm", {}).items():
         check(f"warm start <= 1 s: {WORKLOADS[k].title}", f"{t['netwright']:.2f} s",
               t["netwright"] <= 1.0)
-    if "all" in found.get("cold", {}):
-        t = found["cold"]["all"]["netwright"]
-        check("cold compile of every workload <= 20 s", f"{t:.1f} s", t <= 20.0)
+    if "prepared" in found.get("cold", {}):
+        t, one = (found["cold"][k]["netwright"] for k in ("prepared", "all"))
+        check("cold compile of every workload <= 20 s, prepared in parallel",
+              f"{t:.1f} s (in one process: {one:.1f} s)", t <= 20.0)
     for k, ratio in found.get("memory", {}).items():
         check(f"peak memory <= 1.5x PyTorch: {WORKLOADS[k].title}", f"{ratio:.2f}x",
               ratio <= 1.5)

@@ -1,4 +1,5 @@
-"""netwright-cli: check, train, evaluate and predict without the window.
+"""netwright-cli: check, train, evaluate and predict without the window (and prepare the
+kernels, and benchmark).
 
 Exit codes: 0 success; 1 training failed (diverged); 2 bad input (a missing or malformed
 file, a graph that cannot be built, weights that do not fit), reported as one line on
@@ -7,6 +8,7 @@ stderr; 130 stopped by Ctrl+C, which ends the run cleanly and keeps its last che
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -336,11 +338,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="the seed the weights were trained with, if "
                    "overridden (it chooses the split the scaling statistics come from)")
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("prepare", help="compile every kernel ahead of the first run, on "
+                       "several processes (the window does this by itself at first start)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: the CPUs, %(default)s here)")
+    p.add_argument("--force", action="store_true", help="prepare again even if prepared")
+    p.add_argument("--only", nargs="+", metavar="SPECIMEN",
+                   help="prepare only these (workload:KEY or example:NAME; default all)")
+    p.set_defaults(func=cmd_prepare)
     sub.add_parser("bench", help="speed against PyTorch on this machine (needs the test "
                    "extra; see netwright-cli bench --help)")
     p = sub.add_parser("layers", help="print the layer reference (every type and param)")
     p.set_defaults(func=cmd_layers)
     return parser
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Compile the kernels of the benchmark's workloads and the examples into Numba's
+    cache, in parallel (`compute.prepare`), printing a line per specimen."""
+    from . import prepare
+
+    names = args.only or prepare.specimens()
+    known = set(prepare.specimens())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise BadInput(f"no specimen {', '.join(unknown)}; there are {', '.join(sorted(known))}")
+    if args.jobs < 1:
+        raise BadInput(f"--jobs must be at least 1, not {args.jobs}")
+    if not args.force and prepare.prepared(names):
+        print(f"already prepared ({len(names)} specimens; --force prepares again)")
+        return EXIT_OK
+
+    def progress(outcome, done: int, total: int) -> None:
+        what = outcome.error or f"{outcome.compiled} kernels compiled"
+        print(f"[{done}/{total}] {outcome.specimen}: {what} ({outcome.seconds:.1f} s)",
+              flush=True)
+
+    t0 = time.perf_counter()
+    work = prepare.Preparation(names, jobs=args.jobs, progress=progress)
+    try:
+        outcomes = work.run()
+    except KeyboardInterrupt:
+        work.cancel()
+        raise
+    failed = [o for o in outcomes if o.error]
+    compiled = sum(o.compiled for o in outcomes)
+    print(f"prepared {len(outcomes) - len(failed)} of {len(names)} specimens in "
+          f"{time.perf_counter() - t0:.1f} s on {work.jobs} processes ({compiled} "
+          f"compilations; kernels in {prepare.cache_folder()})")
+    for o in failed:
+        _say(f"{o.specimen}: {o.error}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_layers(args: argparse.Namespace) -> int:

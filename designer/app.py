@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         return headless_demo(args.project)
     app = application()
     start(args.project)
+    from .training import preparing
+
+    QTimer.singleShot(0, preparing.start_in_background)    # once, at the first start
     return app.exec()
 
 

@@ -83,5 +83,60 @@ def test_only_our_kernels_load_lightly():
         return a.sum()
 
     assert type(elsewhere._cache) is FunctionCache
-    assert type(sum_squares._cache) is runtime._light_cache_class()
+    assert type(sum_squares._cache) is runtime._kernel_cache_class()
     assert issubclass(type(sum_squares._cache), FunctionCache)
+
+
+LOCK_CODE = r"""
+import fcntl, json, os, threading
+from numba import njit
+from compute.kernels.runtime import load_from_cache_lightly
+
+def plus_one(a):
+    return a + 1
+
+kernel = njit(cache=True)(plus_one)
+load_from_cache_lightly(kernel)
+cache = kernel._cache
+asked, saving, either = threading.Event(), threading.Event(), threading.Event()
+locked, save = cache.locked, cache._save_overload
+
+def asking():                  # the save is about to take the lock
+    asked.set()
+    either.set()
+    return locked()
+
+def saving_now(sig, data):     # the save holds the lock
+    saving.set()
+    either.set()
+    save(sig, data)
+
+cache.locked, cache._save_overload = asking, saving_now
+index = cache._cache_file._index_path
+os.makedirs(os.path.dirname(index), exist_ok=True)
+with open(os.path.splitext(index)[0] + ".lock", "a") as held:
+    fcntl.flock(held, fcntl.LOCK_EX)             # another process's save, say
+    worker = threading.Thread(target=kernel, args=(1.0,))
+    worker.start()
+    assert either.wait(120), "the kernel never got to saving"
+    saving.wait(0.5)
+    while_held = {"asked": asked.is_set(), "saving": saving.is_set(),
+                  "index": os.path.exists(index)}
+worker.join(60)
+print(json.dumps({"while_held": while_held, "saved": os.path.exists(index),
+                  "done": not worker.is_alive()}))
+"""
+
+
+def test_a_kernel_saves_to_the_cache_only_under_its_lock(tmp_path):
+    """Numba's index update (read, add the signature, write) must not interleave with
+    another process's: our saves wait for the kernel's lock file."""
+    script = tmp_path / "locking.py"            # Numba caches functions of files only
+    script.write_text(LOCK_CODE)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["while_held"] == {"asked": True, "saving": False, "index": False}
+    assert found["done"] and found["saved"]

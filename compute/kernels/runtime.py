@@ -102,43 +102,72 @@ class _AdoptBlas:
 
 
 def load_from_cache_lightly(dispatcher) -> None:
-    """Let the kernel `dispatcher` load its cached machine code without first loading
-    everything Numba can compile.
+    """Give the kernel `dispatcher` our cache: it loads cached machine code without
+    first loading everything Numba can compile, and saves under a lock.
 
-    Before each cache load Numba "refreshes" its target context: it imports and registers
-    the implementations of every function it can compile (NumPy's, the typed containers',
-    random's...), 0.35-0.5 s here, about a third of the warm start (issue 6: 1 s to the
-    first step). Code loaded from the cache needs none of that, only Numba's runtime
-    (NRT) and its C helpers, which the target context installs as it is made. So these
-    loads initialise just the runtime; the first real compilation still refreshes as
-    usual, in Numba's compiler. This holds for our kernels, which are numeric (arrays,
+    Loading: before each cache load Numba "refreshes" its target context: it imports and
+    registers the implementations of every function it can compile (NumPy's, the typed
+    containers', random's...), 0.35-0.5 s here, about a third of the warm start (issue 6:
+    1 s to the first step). Code loaded from the cache needs none of that, only Numba's
+    runtime (NRT) and its C helpers, which the target context installs as it is made. So
+    these loads initialise just the runtime; the first real compilation still refreshes
+    as usual, in Numba's compiler. This holds for our kernels, which are numeric (arrays,
     numbers, tuples), and is applied only to them: code that hashed strings, for one,
-    would need symbols that the refresh's imports install. Where Numba's cache is not
-    the one this was written for, nothing changes.
+    would need symbols that the refresh's imports install.
+
+    Saving: Numba reads a kernel's index, adds the new signature under the first free
+    data-file name and writes both back, with no lock. Two processes compiling two
+    signatures of one kernel at once (`compute.prepare`'s workers, two windows' runs)
+    could both pick the same file, leaving the index pointing the one signature at the
+    other's machine code. Our saves hold an exclusive lock on the kernel's lock file
+    around all of it (POSIX; elsewhere Numba's unlocked save).
+
+    Where Numba's cache is not the one this was written for, nothing changes.
     """
-    light = _light_cache_class()
-    if light is not None and type(getattr(dispatcher, "_cache", None)) is light.__base__:
-        dispatcher._cache.__class__ = light
+    ours = _kernel_cache_class()
+    if ours is not None and type(getattr(dispatcher, "_cache", None)) is ours.__base__:
+        dispatcher._cache.__class__ = ours
 
 
 @functools.cache
-def _light_cache_class() -> type | None:
-    """Numba's FunctionCache with the light `load_overload`; None where it differs."""
+def _kernel_cache_class() -> type | None:
+    """Numba's FunctionCache with the light `load_overload` and the locked
+    `save_overload`; None where it differs."""
     try:
         from numba.core.caching import FunctionCache
         from numba.core.runtime.nrt import rtsys
     except ImportError:
         return None
     if not all(hasattr(FunctionCache, name) for name in
-               ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
+               ("load_overload", "_load_overload", "save_overload", "_save_overload",
+                "_guard_against_spurious_io_errors")):
         return None
 
-    class LightFunctionCache(FunctionCache):
+    class KernelCache(FunctionCache):
         def load_overload(self, sig, target_context):
             rtsys.initialize(target_context)            # instead of target_context.refresh()
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
-    return LightFunctionCache
+
+        def save_overload(self, sig, data):
+            with self._guard_against_spurious_io_errors(), self.locked():
+                self._save_overload(sig, data)
+
+        @contextmanager
+        def locked(self) -> Iterator[None]:
+            """Hold this kernel's cache lock (released when the file closes, also when
+            the process dies)."""
+            try:
+                import fcntl
+                index = self._cache_file._index_path
+            except (ImportError, AttributeError):       # not POSIX, or another Numba
+                yield
+                return
+            self._impl.locator.ensure_cache_path()
+            with open(os.path.splitext(index)[0] + ".lock", "a") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                yield
+    return KernelCache
 
 
 class _Blas:

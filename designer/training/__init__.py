@@ -24,6 +24,7 @@ class TrainingController(QObject):
         from . import calm, hosts
         from .dock import TrainingDock
         from .overlay import GradientOverlay
+        from .preparing import PreparingIndicator
         from .session import TrainingSession
 
         calm.collect_on_gui_thread()       # never on another thread (see calm.py)
@@ -54,6 +55,8 @@ class TrainingController(QObject):
         if first is not None:
             first.raise_()
         self.overlay = GradientOverlay(window, self.session)
+        self.preparing = PreparingIndicator(window)
+        window.statusBar().addPermanentWidget(self.preparing)
         self.session.state_changed.connect(self._update_actions)
         self.session.message.connect(self._status)
         self.session.run_started.connect(self._show_panels)
