@@ -16,6 +16,7 @@ matches, `prepared()` is true and the window does not prepare again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -79,8 +80,10 @@ def _first_workload_step(key: str) -> None:
 
     if key not in WORKLOADS:
         raise ValueError(f"no benchmark workload {key!r} (there are {', '.join(WORKLOADS)})")
-    netwright_step(WORKLOADS[key])()
-    netwright_step(WORKLOADS[key], diagnostics=True)()
+    w = WORKLOADS[key]
+    netwright_step(w)()
+    netwright_step(w, diagnostics=True)()
+    netwright_step(dataclasses.replace(w, infer=True))()
 
 
 def _first_project_step(path: Path) -> None:
@@ -191,53 +194,34 @@ class Preparation:
 
     def _work(self) -> None:
         """One worker process, fed specimens one by one until the queue is empty."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH"))
-                                            if p)
-        with self._lock:
-            if self.cancelled.is_set():
-                return
-            proc = subprocess.Popen(
-                WORKER + ["--nice", str(self.nice)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-            self._procs.append(proc)
-        errors: list[str] = []
-        drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
-        drain.start()
+        helper: _Worker | None = None
         try:
             while not self.cancelled.is_set():
                 try:
                     name = self._todo.get_nowait()
                 except queue.Empty:
-                    break
-                t0 = time.perf_counter()
-                try:
-                    proc.stdin.write(name + "\n")
-                    proc.stdin.flush()
-                    line = proc.stdout.readline()
-                except (BrokenPipeError, OSError):
-                    line = ""
-                if not line:                # the worker died (or was cancelled)
-                    proc.wait()
-                    drain.join(1)
-                    last = errors[-1].strip() if errors else f"exit code {proc.returncode}"
-                    self._ended(Outcome(name, time.perf_counter() - t0, 0,
-                                        f"the worker process ended: {last}"))
                     return
-                reply = json.loads(line)
-                self._ended(Outcome(name, float(reply["seconds"]), int(reply["compiled"]),
-                                    reply.get("error")))
+                if helper is None:
+                    try:
+                        helper = self._start_worker()
+                    except OSError as exc:
+                        self._ended(Outcome(name, 0.0, 0,
+                                            f"could not start a worker process: {exc}"))
+                        return
+                self._ended(helper.prepare(name))
+                if helper.proc.poll() is not None:
+                    return
         finally:
-            if proc.stdin and not proc.stdin.closed:
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            if helper is not None:
+                helper.close()
+
+    def _start_worker(self) -> "_Worker":
+        with self._lock:
+            if self.cancelled.is_set():
+                raise OSError("cancelled")
+            w = _Worker(self.nice)
+            self._procs.append(w.proc)
+        return w
 
     def _ended(self, outcome: Outcome) -> None:
         if self.cancelled.is_set():
@@ -249,13 +233,66 @@ class Preparation:
             self.progress(outcome, done, len(self.names))
 
 
+class _Worker:
+    """A worker process (`worker`), its stderr kept for a message."""
+
+    def __init__(self, nice: int) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH"))
+                                            if p)
+        self.proc = subprocess.Popen(WORKER + ["--nice", str(nice)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, text=True)
+        self.stderr: list[str] = []
+        self._drain = threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr),
+                                       daemon=True)
+        self._drain.start()
+
+    def prepare(self, name: str) -> Outcome:
+        """Have the worker prepare `name`. A worker that dies (or is killed by a cancel)
+        gives the specimen its last words as the error."""
+        t0 = time.perf_counter()
+        try:
+            self.proc.stdin.write(name + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            reply = json.loads(line) if line else None
+        except (OSError, ValueError):
+            reply = None
+        if reply is None:
+            self.proc.kill()
+            self.proc.wait()
+            self._drain.join(5)
+            last = (self.stderr[-1].strip() if self.stderr
+                    else f"exit code {self.proc.returncode}")
+            return Outcome(name, time.perf_counter() - t0, 0,
+                           f"the worker process ended: {last}")
+        return Outcome(name, float(reply["seconds"]), int(reply["compiled"]),
+                       reply.get("error"))
+
+    def close(self) -> None:
+        """The end of its input ends it; a kill if it does not go."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def worker(nice: int = 0) -> int:
     """A worker process: reads specimen names from stdin, one per line, and answers each
     with one JSON line on stdout (its seconds, kernels compiled and error)."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
-    answers = sys.stdout
-    sys.stdout = sys.stderr             # whatever else prints goes to the log
+    # the answers get their own copy of stdout; whatever else writes there, Python or C,
+    # goes to stderr, which the parent keeps for a message
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
     for line in sys.stdin:
         name = line.strip()
         t0 = time.perf_counter()

@@ -120,6 +120,17 @@ def test_autoencoder_reconstructions_and_latent_space(qtbot, tmp_path):
     assert "PCA of 3-D codes" in panel.latent_plot.titleLabel.text
     # an autoencoder has no decision boundary or class confusion to show
     assert "boundary" not in last.probes and "predictions" not in last.probes
+    # a snapshot is drawn a row of images per frame, so that each paint renders 8 images
+    for item in panel.images:
+        item.setImage(np.zeros((2, 2)))
+    panel.dirty = True
+    panel.on_screen = lambda: True
+    for row in range(3):
+        assert panel.refresh(paced=False)
+        updated = [item.image.shape != (2, 2) for item in panel.images]
+        assert updated == [True] * (8 * (row + 1)) + [False] * (8 * (2 - row)), row
+    assert panel.refresh(paced=False) and panel._unfinished is None     # the latent space
+    np.testing.assert_array_equal(panel.images[16].image, last.targets[0, 0])
 
 
 def test_regression_curve_and_predicted_versus_true(qtbot, tmp_path):
