@@ -147,8 +147,9 @@ def _write_stamp(names: Sequence[str], seconds: float) -> None:
 
 # -- the workers ---------------------------------------------------------------------------
 class Preparation:
-    """Prepares `names` (all specimens) on `jobs` worker processes; `run()` blocks until
-    all are done or `cancel()` is called (from any thread).
+    """Prepares `names` (all specimens) on `jobs` worker processes, in the order of
+    `specimens()`; `run()` blocks until all are done or `cancel()` is called (from any
+    thread).
 
     `progress(outcome, done, total)` is called, on a worker's thread, as each specimen
     ends. Workers run at priority `nice` (POSIX), below the window's.
@@ -156,7 +157,9 @@ class Preparation:
 
     def __init__(self, names: Sequence[str] | None = None, jobs: int = 2, nice: int = 0,
                  progress: Callable[[Outcome, int, int], None] | None = None) -> None:
-        self.names = specimens() if names is None else list(names)
+        every = specimens()
+        rank = {n: i for i, n in enumerate(every)}    # the heaviest first, whatever asked
+        self.names = every if names is None else sorted(names, key=lambda n: rank.get(n, 0))
         self.jobs = max(1, min(jobs, len(self.names)))
         self.nice = nice
         self.progress = progress

@@ -136,3 +136,9 @@ def test_cancel_ends_the_workers_at_once(monkeypatch):
     assert not runner.is_alive()
     assert work.outcomes == []               # nothing reported after a cancel
     assert all(p.poll() is not None for p in work._procs)
+
+
+def test_specimens_are_prepared_heaviest_first_whatever_the_order_asked():
+    asked = ["example:xor_mlp", "workload:rnn", "oops", "workload:lenet"]
+    assert prepare.Preparation(asked).names == ["oops", "workload:lenet", "workload:rnn",
+                                                "example:xor_mlp"]
