@@ -8,7 +8,6 @@ stderr; 130 stopped by Ctrl+C, which ends the run cleanly and keeps its last che
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import signal
 import sys
@@ -340,8 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("prepare", help="compile every kernel ahead of the first run, on "
                        "several processes (the window does this by itself at first start)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes (default: the CPUs, %(default)s here)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: one per CPU, at "
+                   "most 4)")
     p.add_argument("--force", action="store_true", help="prepare again even if prepared")
     p.add_argument("--only", nargs="+", metavar="SPECIMEN",
                    help="prepare only these (workload:KEY or example:NAME; default all)")
@@ -363,7 +362,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise BadInput(f"no specimen {', '.join(unknown)}; there are {', '.join(sorted(known))}")
-    if args.jobs < 1:
+    jobs = prepare.DEFAULT_JOBS if args.jobs is None else args.jobs
+    if jobs < 1:
         raise BadInput(f"--jobs must be at least 1, not {args.jobs}")
     if not args.force and prepare.prepared(names):
         print(f"already prepared ({len(names)} specimens; --force prepares again)")
@@ -375,7 +375,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
               flush=True)
 
     t0 = time.perf_counter()
-    work = prepare.Preparation(names, jobs=args.jobs, progress=progress)
+    work = prepare.Preparation(names, jobs=jobs, progress=progress)
     try:
         outcomes = work.run()
     except KeyboardInterrupt:

@@ -35,6 +35,8 @@ KERNELS = Path(__file__).resolve().parent / "kernels"
 EXAMPLES = ROOT / "projects"       # the example projects, in a source checkout
 WORKER = [sys.executable, "-m", "compute.prepare", "--worker"]
 STAMP = "netwright-prepared.json"
+# workers by default: one per CPU, at most 4 (each holds Numba and LLVM: 150-200 MB)
+DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, 4))
 # the heaviest first: the two convolution paths' kernels, the fused tiny step, the cells
 WORKLOAD_ORDER = ("lenet", "tiny", "lstm", "gru", "mlp", "resnet", "rnn")
 
@@ -155,7 +157,8 @@ class Preparation:
     ends. Workers run at priority `nice` (POSIX), below the window's.
     """
 
-    def __init__(self, names: Sequence[str] | None = None, jobs: int = 2, nice: int = 0,
+    def __init__(self, names: Sequence[str] | None = None, jobs: int = DEFAULT_JOBS,
+                 nice: int = 0,
                  progress: Callable[[Outcome, int, int], None] | None = None) -> None:
         every = specimens()
         rank = {n: i for i, n in enumerate(every)}    # the heaviest first, whatever asked

@@ -8,7 +8,6 @@ started meanwhile compiles what it needs itself, as it always could.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -44,8 +43,8 @@ class Preparer(QObject):
 
         if self.running or (self._make is None and prepare.prepared()):
             return False
-        make = self._make or (lambda progress: prepare.Preparation(
-            jobs=os.cpu_count() or 1, nice=NICE, progress=progress))
+        make = self._make or (lambda progress: prepare.Preparation(nice=NICE,
+                                                                   progress=progress))
         self._work = make(progress=self._progress)
         self.done, self.total = 0, len(self._work.names)
         self._thread = threading.Thread(target=self._run, name="netwright-prepare",
