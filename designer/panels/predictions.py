@@ -40,6 +40,11 @@ class PredictionsPanel(Panel):
         # this panel in one 60-90 ms turn of the event loop)
         self.main_range = style.SteadyRange(self.plot)
         self.gallery = pg.GraphicsLayoutWidget()
+        # the sequence examples' plot, likewise made once: put in the gallery for
+        # sequences (making it took 17-24 ms of a run's first snapshot)
+        self.sequence_plot = style.setup_plot(pg.PlotItem(), "value", "time step")
+        style.legend(self.sequence_plot, (-10, 10))
+        self.examples_range = style.SteadyRange(self.sequence_plot)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["sample", "input", "true", "predicted"])
         self.table.hide()
@@ -214,11 +219,10 @@ class PredictionsPanel(Panel):
             if seq:
                 yield
                 self.gallery.show()
-                q = self.gallery.addPlot()
-                yield
-                style.setup_plot(q, "value", "time step")
-                style.legend(q, (-10, 10))
-                self.examples_range = style.SteadyRange(q)
+                q = self.sequence_plot
+                q.clear()                       # the curves of an earlier run
+                self.gallery.addItem(q)
+                self.examples_range.restart()
                 names = ("input, then the target", "prediction") if to_one else \
                     ("true", "predicted")
                 for i in range(4):              # then the curves, a pair per part (all

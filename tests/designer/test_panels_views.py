@@ -245,3 +245,29 @@ def test_predictions_panel_sets_up_one_plot_for_each_kind_of_result(qtbot, tmp_p
         np.testing.assert_array_equal(pred.scatter.data["y"], reg["pred"])
         (x0, x1), (y0, y1) = view.viewRange()                     # it follows the data
         assert x0 <= 0.0 and x1 >= 1.0 and y0 <= 0.1 and y1 >= 1.1
+
+
+def test_the_sequence_examples_plot_is_made_once_and_holds_one_run_at_a_time(qtbot,
+                                                                            tmp_path):
+    """Made with the panel (17-24 ms of a run's first snapshot otherwise), put in the
+    gallery for sequence results, its curves made anew for each."""
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "sequences")
+    pred = w.training.panels["predictions"]
+    q = pred.sequence_plot
+    rng = np.random.default_rng(0)
+    seq = {"kind": "regression", "true": rng.random(8), "pred": rng.random(8),
+           "examples": {"x": rng.random((4, 6, 1)), "true": rng.random((4, 6, 1)),
+                        "pred": rng.random((4, 6, 1))}}
+    reg = {"kind": "regression", "true": np.linspace(0.0, 1.0, 5),
+           "pred": np.linspace(0.0, 1.0, 5)}
+    for _ in range(2):
+        pred.reset(None)
+        list(pred._regression(seq, 3))
+        assert pred.sequence_plot is q and q in pred.gallery.ci.items
+        assert len(q.listDataItems()) == 8 and len(q.legend.items) == 2
+        np.testing.assert_array_equal(pred.examples[2][1].getData()[1],
+                                      seq["examples"]["pred"][2, :, 0])
+        list(pred._regression(reg, 4))
+        assert q not in pred.gallery.ci.items and pred.gallery.isHidden()
