@@ -1,4 +1,5 @@
-"""Kernels load from Numba's cache without Numba's full refresh (`runtime.load_from_cache_lightly`).
+"""Our kernels' cache (`runtime.use_kernel_cache`): loads without Numba's full refresh,
+saves under a lock.
 
 Each case runs in fresh processes sharing an empty cache folder: the first compiles and
 fills it, the second loads from it. Both must compute the same, and only the second may
@@ -90,13 +91,13 @@ def test_only_our_kernels_load_lightly():
 LOCK_CODE = r"""
 import fcntl, json, os, threading
 from numba import njit
-from compute.kernels.runtime import load_from_cache_lightly
+from compute.kernels.runtime import use_kernel_cache
 
 def plus_one(a):
     return a + 1
 
 kernel = njit(cache=True)(plus_one)
-load_from_cache_lightly(kernel)
+use_kernel_cache(kernel)
 cache = kernel._cache
 asked, saving, either = threading.Event(), threading.Event(), threading.Event()
 locked, save = cache.locked, cache._save_overload

@@ -7,7 +7,7 @@ runs the ranges at once (they are ``nogil``).
 """
 from numba import njit
 
-from .runtime import load_from_cache_lightly, load_scipy_blas_alone
+from .runtime import load_scipy_blas_alone, use_kernel_cache
 
 load_scipy_blas_alone()     # before any kernel loads: 0.2-0.4 s less of every start
 
@@ -19,12 +19,13 @@ JIT = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 
 def kernel(fn=None, **extra):
     """Decorator: ``@kernel`` compiles with the project's shared Numba options (on first
-    call), and loads from Numba's cache without its full refresh (`runtime`)."""
+    call), loads from Numba's cache without its full refresh and saves to it under a lock
+    (`runtime.use_kernel_cache`)."""
     opts = {**JIT, **extra}
 
     def jit(f):
         dispatcher = njit(**opts)(f)
-        load_from_cache_lightly(dispatcher)
+        use_kernel_cache(dispatcher)
         return dispatcher
     return jit if fn is None else jit(fn)
 

@@ -101,7 +101,7 @@ class _AdoptBlas:
         return spec
 
 
-def load_from_cache_lightly(dispatcher) -> None:
+def use_kernel_cache(dispatcher) -> None:
     """Give the kernel `dispatcher` our cache: it loads cached machine code without
     first loading everything Numba can compile, and saves under a lock.
 

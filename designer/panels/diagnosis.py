@@ -71,10 +71,9 @@ class DiagnosisPanel(Panel):
     def redraw(self) -> None:
         pass
 
-    def show_findings(self, findings: list[Finding]) -> None:
-        self.findings = list(findings)
-        self.list.clear()
-        self.views = []
+    def show_findings(self, findings: list[Finding], relayout: bool = False) -> None:
+        """List `findings`; the same ones again (the run's end repeats them) only update
+        the note: rebuilding the list's rich-text rows took a 50-55 ms frame."""
         run = self.session.current
         if not findings:
             if run is None or not run.step:
@@ -84,6 +83,11 @@ class DiagnosisPanel(Panel):
                                                      " in this run."))
         else:
             self.set_note("Click a finding to select its node on the canvas.")
+        if list(findings) == self.findings and not relayout:
+            return
+        self.findings = list(findings)
+        self.list.clear()
+        self.views = []
         width = max(self.list.viewport().width() - 12, 300)
         for f in findings:
             view = FindingView(f, self.apply)
@@ -100,7 +104,7 @@ class DiagnosisPanel(Panel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.findings:
-            self.show_findings(self.findings)      # re-wrap the text to the new width
+            self.show_findings(self.findings, relayout=True)     # re-wrap to the new width
 
     def _clicked(self, item: QListWidgetItem) -> None:
         f = item.data(Qt.UserRole)

@@ -196,6 +196,16 @@ def test_a_diverging_run_shows_the_message_and_keeps_the_document(qtbot, tmp_pat
     assert doc.project.training["optimizer"]["lr"] == pytest.approx(1.0)
     doc.undo_stack.undo()
     assert doc.project.training["optimizer"]["lr"] == 10.0
+    # the same findings again (a run's end repeats them) keep their rows; new ones or a
+    # new width build them anew
+    views = list(panel.views)
+    panel.show_findings(list(findings))
+    assert panel.views == views
+    panel.show_findings(findings[:1] + findings)
+    assert len(panel.views) == len(findings) + 1 and panel.views[0] is not views[0]
+    views = list(panel.views)
+    panel.resize(panel.width() + 40, panel.height())
+    qtbot.waitUntil(lambda: panel.views[0] is not views[0])
 
 
 def test_a_network_that_cannot_train_shows_why(qtbot, tmp_path):
