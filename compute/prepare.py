@@ -3,11 +3,12 @@ cold compile). `netwright-cli prepare` runs it; the window runs it in the backgr
 its first start.
 
 Numba compiles a kernel at its first call, one at a time in a process, 0.3-1.5 s each:
-all the kernels of the benchmark's workloads and the examples took 25-27 s in one
-process here. So each *specimen* (a workload of the benchmark, or an example project)
-runs its first training step in a worker process, the workers take specimens from one
-queue, heaviest first, so that they finish together, and the kernels land in Numba's
-cache (whose saves `kernels.runtime` locks). Every later process loads them from there.
+all the kernels of the benchmark's workloads took 20-33 s in one process here (a 2-core
+VM). So each *specimen* (a workload of the benchmark, or an example project) runs its
+first training step in a worker process, the workers take specimens from one queue,
+heaviest first, so that they finish together, and the kernels land in Numba's cache
+(whose saves `kernels.runtime` locks): 14 s on two workers. Every later process loads
+them from there.
 
 A stamp in the cache folder then records what was prepared: the kernel sources (as Numba
 knows them, by modification time and size), Numba, Python and the specimens. While it

@@ -9,7 +9,9 @@ presses Train and, until the run ends, measures:
   a frame the user sees stall), as median, 99th percentile and maximum;
 - the panels' redraw time: every frame-clock redraw of every visible panel, timed
   (setting the data; a frame's share of a redraw done in parts), and their paint time:
-  every repaint of a plot view (drawing it).
+  every repaint of a plot view (drawing it);
+- the canvas's paint time: every repaint of the node editor, which the gradient tint
+  changes while training.
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
@@ -38,6 +40,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
 
     from pyqtgraph.widgets.GraphicsView import GraphicsView
 
+    from designer.editor.view import EditorView
     from designer.main_window import MainWindow
     from designer.panels.base import Panel
 
@@ -71,6 +74,13 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
         t = _time(paint_event, (self, ev), paints)
         spans.append((t, t + paints[-1], f"paint {_owner(self)}"))
     GraphicsView.paintEvent = timed_paint
+    canvas_paint = EditorView.paintEvent
+    canvas: list[float] = []
+
+    def timed_canvas_paint(self, ev) -> None:      # the node editor, tinted while training
+        t = _time(canvas_paint, (self, ev), canvas)
+        spans.append((t, t + canvas[-1], "paint canvas"))
+    EditorView.paintEvent = timed_canvas_paint
     try:
         w = MainWindow(target)
         w.resize(1500, 950)
@@ -100,6 +110,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
         gaps = np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
         frames = np.array(redraws) * 1000 if redraws else np.zeros(1)
         painted = np.array(paints) * 1000 if paints else np.zeros(1)
+        on_canvas = np.array(canvas) * 1000 if canvas else np.zeros(1)
         result = {"project": path.stem, "steps": run.step, "steps/s": run.step / wall,
                   "end": run.finished.reason if run.finished else run.error,
                   "gap p50": float(np.median(gaps)), "gap p99": float(np.percentile(gaps, 99)),
@@ -108,6 +119,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
                   "redraw max": float(frames.max()),
                   "paint p99": float(np.percentile(painted, 99)),
                   "paint max": float(painted.max()),
+                  "canvas max": float(on_canvas.max()),
                   "slowest": max(per_panel, key=lambda k: max(per_panel[k]), default="")}
         if os.environ.get("BENCH_VERBOSE"):
             end = ended[0] if ended else float("nan")
@@ -127,6 +139,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app,
     finally:
         Panel.refresh = refresh
         GraphicsView.paintEvent = paint_event
+        EditorView.paintEvent = canvas_paint
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -173,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.seconds, app, args.panel) for p in args.projects]
     cols = ["project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
             "gaps>50ms", "redraws", "redraw p99", "redraw max", "paint p99", "paint max",
-            "slowest"]
+            "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
