@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
 
     def _set_grid(self, on: bool) -> None:
         self.canvas.show_grid = on
+        self.canvas.resetCachedContent()
         self.canvas.viewport().update()
 
     def _restore_window_state(self) -> None:
@@ -279,6 +280,7 @@ class MainWindow(QMainWindow):
         t = theme.by_name(name)
         theme.apply(t)
         self.scene.refresh_theme()
+        self.canvas.resetCachedContent()
         self.canvas.viewport().update()
         self.palette.refresh_theme()
         self.inspector.refresh()

@@ -57,6 +57,15 @@ class LogScale:
         return round(p * LEVELS) / LEVELS
 
 
+def steady(shown: float | None, pos: float | None) -> float | None:
+    """The scale position to draw: `shown` until the norm's `pos` moves two levels or
+    more from it. From one diagnostic step to the next, half the nodes' norms crossed a
+    level (batch noise), and each change repaints and flickers."""
+    if pos is None or shown is None or abs(pos - shown) >= 1.5 / LEVELS:
+        return pos
+    return shown
+
+
 class GradientLegend(QWidget):
     """A small colour bar pinned to the canvas corner."""
 
@@ -111,6 +120,7 @@ class GradientOverlay(QObject):
         self.colors: dict[str, QColor] = {}             # node -> colour drawn now
         self.edge_colors: dict[tuple[str, str, int], QColor] = {}
         self.badges: dict[str, list[str]] = {}
+        self.positions: dict = {}     # node or edge -> the scale position drawn now
         self._updated_at = 0.0
         self._stale = False
         self._tinted: set[str] = set()
@@ -160,6 +170,7 @@ class GradientOverlay(QObject):
                 scene.set_edge_overlay(s, t, port, None)
         self._tinted, self._edges = set(), set()
         self.colors, self.edge_colors, self.badges = {}, {}, {}
+        self.positions = {}
         self.scale = LogScale()
         self.legend.set_scale(self.scale)
 
@@ -176,7 +187,7 @@ class GradientOverlay(QObject):
         cmap = pg.colormap.get(CMAP)
         for node in graph.nodes:
             value = weights.get(node, outputs.get(node))
-            pos = self.scale.position(value) if value is not None else None
+            pos = self._steady(node, self.scale.position(value) if value is not None else None)
             color = cmap.map(pos, mode="qcolor") if pos is not None else None
             tip = _tooltip(node, weights.get(node), outputs.get(node), badges.get(node, []))
             if color is None and not badges.get(node):
@@ -190,8 +201,8 @@ class GradientOverlay(QObject):
                 self.colors[node] = color
         for e in graph.edges:
             value = outputs.get(e.source)
-            pos = self.scale.position(value) if value is not None else None
             key = (e.source, e.target, e.port)
+            pos = self._steady(key, self.scale.position(value) if value is not None else None)
             if pos is None:
                 continue
             color = cmap.map(pos, mode="qcolor")
@@ -201,6 +212,11 @@ class GradientOverlay(QObject):
         self.badges = badges
         self._place_legend()
         self.legend.set_scale(self.scale)
+
+    def _steady(self, key, pos: float | None) -> float | None:
+        """The tint's position for `key` (a node or an edge), by `steady`."""
+        self.positions[key] = steady(self.positions.get(key), pos)
+        return self.positions[key]
 
     def _place_legend(self) -> None:
         host = self.legend.parentWidget()

@@ -5,7 +5,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
-from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox  # noqa: E402
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLineEdit, QSpinBox  # noqa: E402
 
 from pathlib import Path  # noqa: E402
 
@@ -269,22 +269,54 @@ def test_overlay_api_tints_nodes_and_edges(qtbot, window):
 
 def test_an_unchanged_tint_draws_nothing_again(qtbot, window, monkeypatch):
     """The overlay sets every node's tint five times a second; only a change repaints
-    (a canvas of two dozen nodes took 40-55 ms to draw). The tooltip still follows."""
+    (a canvas of two dozen nodes took 40-55 ms to draw), and a new tint repaints only
+    the node's glow, an item of its own: the node stays drawn from its cache. The
+    tooltip still follows."""
     small_graph(window)
     scene = window.scene
     node, edge = scene.nodes["conv1"], scene.edges[("conv1", 0)]
+    assert node.cacheMode() == QGraphicsItem.DeviceCoordinateCache
     drawn = []
     monkeypatch.setattr(node, "update", lambda *a: drawn.append("node"))
+    monkeypatch.setattr(node.glow, "update", lambda *a: drawn.append("glow"))
     monkeypatch.setattr(edge, "update", lambda *a: drawn.append("edge"))
     scene.set_node_overlay("conv1", QColor("#ff0000"), [], "grad norm 1e-3")
     scene.set_edge_overlay("input", "conv1", 0, QColor("#00ff00"))
-    assert drawn == ["node", "edge"]
+    assert drawn == ["glow", "edge"]
+    assert node.glow.isVisible() and node.glow.color == QColor("#ff0000")
     scene.set_node_overlay("conv1", QColor("#ff0000"), [], "grad norm 1.1e-3")
     scene.set_edge_overlay("input", "conv1", 0, QColor("#00ff00"))
-    assert drawn == ["node", "edge"] and "1.1e-3" in node.toolTip()
-    scene.set_node_overlay("conv1", QColor("#ff0000"), ["vanishing"], "grad norm 1e-9")
+    assert drawn == ["glow", "edge"] and "1.1e-3" in node.toolTip()
+    scene.set_node_overlay("conv1", QColor("#0000ff"), ["vanishing"], "grad norm 1e-9")
+    assert drawn == ["glow", "edge", "glow", "node"]        # a badge is the node's
+    scene.set_node_overlay("conv1", None, [], "")
     scene.set_edge_overlay("input", "conv1", 0, None)
-    assert drawn == ["node", "edge", "node", "edge"]
+    assert drawn[4:] == ["glow", "node", "edge"] and not node.glow.isVisible()
+
+
+def test_the_glow_follows_the_node_and_is_drawn_behind_it(qtbot, window):
+    small_graph(window)
+    node = window.scene.nodes["conv1"]
+    window.scene.set_node_overlay("conv1", QColor("#ff0000"), [], "")
+    assert node.glow.flags() & QGraphicsItem.ItemStacksBehindParent
+    assert node.glow.boundingRect().contains(QRectF(0, 0, node.width, node.height))
+    node.view.summary += " and a much longer summary than before"
+    node.apply(node.view)
+    assert node.glow.boundingRect().width() == node.width + 12
+
+
+def test_a_tint_changes_only_when_the_norm_moves_two_levels():
+    """Batch noise moved half the nodes' norms across a level between two diagnostic
+    steps: each was a repaint and a flicker."""
+    from designer.training.overlay import LEVELS, steady
+
+    level = 1 / LEVELS
+    assert steady(None, 10 * level) == 10 * level
+    assert steady(10 * level, 11 * level) == 10 * level        # one level: kept
+    assert steady(10 * level, 9 * level) == 10 * level
+    assert steady(10 * level, 12 * level) == 12 * level        # two: followed
+    assert steady(10 * level, 8 * level) == 8 * level
+    assert steady(10 * level, None) is None
 
 
 def test_the_gradient_scale_has_steps_so_a_small_change_keeps_the_colour():
