@@ -137,8 +137,11 @@ class PreparingIndicator(QWidget):
             self._progressed(self.source.done, self.source.total, "")
 
     def _progressed(self, done: int, total: int, last: str) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
+        if done:
+            self.bar.setRange(0, max(total, 1))
+            self.bar.setValue(done)
+        else:               # the first (heaviest) specimens take 6-10 s: moving, not "0"
+            self.bar.setRange(0, 0)
         if last:
             self.bar.setToolTip(f"{done} of {total} done; the last: {last}")
         self.show()

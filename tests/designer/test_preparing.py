@@ -48,9 +48,9 @@ def test_progress_shows_in_the_status_bar_and_the_end_as_a_message(qtbot, window
     window.statusBar().addPermanentWidget(indicator)
     assert not indicator.isVisible()
     assert source.start()
-    assert indicator.isVisible() and indicator.bar.maximum() == 2
+    assert indicator.isVisible() and indicator.bar.maximum() == 0    # busy, moving
     qtbot.waitUntil(lambda: indicator.bar.value() == 1)
-    assert indicator.bar.text() == "1 of 2"
+    assert indicator.bar.maximum() == 2 and indicator.bar.text() == "1 of 2"
     assert "lenet" in indicator.bar.toolTip()
     assert not source.start()                    # one preparation at a time
     late = PreparingIndicator(window, source)    # a window opened meanwhile catches up
