@@ -29,15 +29,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .bench_workloads import (WORKLOADS, Workload, import_torch, netwright_step,
                               torch_step)
+from .processes import ROOT, child_env
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 0.3       # pause before each timed block (see `alternate`)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMBA_NUM_THREADS")
@@ -58,8 +57,7 @@ def limit_threads(n: int):
 
 
 def thread_env(n: int, **extra: str) -> dict[str, str]:
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, **{v: str(n) for v in THREAD_VARS}, **extra, "PYTHONPATH": path}
+    return child_env(**{v: str(n) for v in THREAD_VARS}, **extra)
 
 
 def calibrate(step: Callable[[], None], seconds: float) -> int:

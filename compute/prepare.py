@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
+from .processes import ROOT, child_env
+
 KERNELS = Path(__file__).resolve().parent / "kernels"
 EXAMPLES = ROOT / "projects"       # the example projects, in a source checkout
 WORKER = [sys.executable, "-m", "compute.prepare", "--worker"]
@@ -244,12 +245,9 @@ class _Worker:
     """A worker process (`worker`), its stderr kept for a message."""
 
     def __init__(self, nice: int) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH"))
-                                            if p)
         self.proc = subprocess.Popen(WORKER + ["--nice", str(nice)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, text=True)
+                                     env=child_env(), text=True)
         self.stderr: list[str] = []
         self._drain = threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr),
                                        daemon=True)

@@ -9,16 +9,15 @@ the GUI thread; each host's reader thread hands what arrives to its `sink`.
 from __future__ import annotations
 
 import atexit
-import os
 import queue
 import subprocess
 import sys
 import threading
 from collections import deque
-from pathlib import Path
 from typing import Any, Callable
 
 from compute import wire
+from compute.processes import child_env
 
 STDERR_LINES = 20             # the last lines of a host's stderr kept for a message
 KEEP = 2                      # idle hosts kept for later runs at most
@@ -34,12 +33,9 @@ class HostProcess:
     stderr)]."""
 
     def __init__(self, command: list[str] | None = None) -> None:
-        root = str(Path(__file__).resolve().parents[2])      # where `compute` lives
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(command or [sys.executable, "-m", "compute.training.host"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
+                                     stderr=subprocess.PIPE, env=child_env())
         self.sink: Callable[[list], Any] | None = None
         self.last_words: deque[str] = deque(maxlen=STDERR_LINES)   # its stderr's end
         self.ended = threading.Event()        # the process has exited
