@@ -192,7 +192,6 @@ class NodeItem(QGraphicsItem):
         self.output: PortItem | None = None
         self.badge = BadgeItem(self)
         self.glow = GlowItem(self)
-        self.overlay_color: QColor | None = None
         self.overlay_badges: list[str] = []
         self.overlay_tip = ""
         self.apply(view)
@@ -247,13 +246,17 @@ class NodeItem(QGraphicsItem):
     def set_overlay(self, color: QColor | None, badges: list[str], tooltip: str) -> None:
         """Tint (the glow's), badges (the node drawn again only if they changed), and
         the tooltip's text."""
-        self.overlay_color = QColor(color) if color is not None else None
         self.glow.set_color(color)
         self.overlay_tip = tooltip
         self._update_tooltip()
         if list(badges) != self.overlay_badges:
             self.overlay_badges = list(badges)
             self.update()
+
+    @property
+    def overlay_color(self) -> QColor | None:
+        """The gradient tint shown (its glow's)."""
+        return self.glow.color
 
     def _update_tooltip(self) -> None:
         v = self.view
