@@ -361,7 +361,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     known = set(prepare.specimens())
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise BadInput(f"no specimen {', '.join(unknown)}; there are {', '.join(sorted(known))}")
+        raise BadInput(f"no specimen {', '.join(unknown)}; there are "
+                       f"{', '.join(sorted(known))}")
     jobs = prepare.DEFAULT_JOBS if args.jobs is None else args.jobs
     if jobs < 1:
         raise BadInput(f"--jobs must be at least 1, not {args.jobs}")

@@ -216,6 +216,8 @@ class Preparation:
                         self._ended(Outcome(name, 0.0, 0,
                                             f"could not start a worker process: {exc}"))
                         return
+                    if helper is None:          # cancelled meanwhile
+                        return
                 self._ended(helper.prepare(name))
                 if helper.proc.poll() is not None:
                     return
@@ -223,10 +225,12 @@ class Preparation:
             if helper is not None:
                 helper.close()
 
-    def _start_worker(self) -> "_Worker":
+    def _start_worker(self) -> "_Worker | None":
+        """A new worker, or None once cancelled (under the lock `cancel` takes, so that
+        no worker starts after it has killed the others)."""
         with self._lock:
             if self.cancelled.is_set():
-                raise OSError("cancelled")
+                return None
             w = _Worker(self.nice)
             self._procs.append(w.proc)
         return w

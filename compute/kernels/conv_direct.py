@@ -208,8 +208,9 @@ def backward_image(x, dy, mask, n, ph, pw, flipped, zeros, xp, dw, dq, acc, g, g
         for c in range(n_ch):
             weight_taps(dw, f * m, xp, c * plane, m, wp, g[f], c * kh * kw, kh, kw)
     if dx.size:
-        # np.bool_(False), not False: typed Literal[bool](False), a plain False made
-        # Numba compile `correlate` a second time (1.3-2 s of a cold start)
+        # np.bool_(False), a typed bool as `_conv` passes: a plain False is a
+        # Literal[bool] to Numba, which compiled `correlate` a second time (1.3-2 s of a
+        # cold start)
         correlate(dq, wq, flipped, zeros, np.bool_(False), acc, dx, n)
 
 

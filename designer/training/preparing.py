@@ -41,7 +41,7 @@ class Preparer(QObject):
         whether it started."""
         from compute import prepare
 
-        if self.running or (self._make is None and prepare.prepared()):
+        if self.running or prepare.prepared():
             return False
         make = self._make or (lambda progress: prepare.Preparation(nice=NICE,
                                                                    progress=progress))

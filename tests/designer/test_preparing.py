@@ -3,11 +3,21 @@ a status message, nothing at all once prepared. The preparation is a fake here (
 one is tested in tests/test_prepare.py)."""
 import threading
 
+import pytest
+
 from PySide6.QtWidgets import QApplication
 
 from compute.prepare import Outcome
 from designer.training import preparing
 from designer.training.preparing import Preparer, PreparingIndicator
+
+
+@pytest.fixture(autouse=True)
+def not_prepared(monkeypatch):
+    """The real stamp says nothing here: every test starts unprepared."""
+    from compute import prepare
+
+    monkeypatch.setattr(prepare, "prepared", lambda names=None: False)
 
 
 class FakeWork:
@@ -90,8 +100,8 @@ def test_nothing_starts_when_the_kernels_are_prepared(qtbot, monkeypatch):
     from compute import prepare
 
     monkeypatch.setattr(prepare, "prepared", lambda names=None: True)
-    monkeypatch.setattr(prepare, "Preparation", None)        # would fail if made
-    assert Preparer().start() is False
+    source, made = fake_preparer()
+    assert source.start() is False and made == []
 
 
 def test_the_application_starts_one_preparation_for_all_windows(qtbot, monkeypatch):
