@@ -117,8 +117,6 @@ class GradientOverlay(QObject):
         self.window, self.session = window, session
         self.scale = LogScale()
         self.enabled = True
-        self.colors: dict[str, QColor] = {}             # node -> colour drawn now
-        self.edge_colors: dict[tuple[str, str, int], QColor] = {}
         self.badges: dict[str, list[str]] = {}
         self.positions: dict = {}     # node or edge -> the scale position drawn now
         self._updated_at = 0.0
@@ -169,7 +167,7 @@ class GradientOverlay(QObject):
             for s, t, port in self._edges:
                 scene.set_edge_overlay(s, t, port, None)
         self._tinted, self._edges = set(), set()
-        self.colors, self.edge_colors, self.badges = {}, {}, {}
+        self.badges = {}
         self.positions = {}
         self.scale = LogScale()
         self.legend.set_scale(self.scale)
@@ -197,8 +195,6 @@ class GradientOverlay(QObject):
                 continue
             scene.set_node_overlay(node, color, badges.get(node, []), tip)
             self._tinted.add(node)
-            if color is not None:
-                self.colors[node] = color
         for e in graph.edges:
             value = outputs.get(e.source)
             key = (e.source, e.target, e.port)
@@ -207,7 +203,6 @@ class GradientOverlay(QObject):
                 continue
             color = cmap.map(pos, mode="qcolor")
             scene.set_edge_overlay(e.source, e.target, e.port, color)
-            self.edge_colors[key] = color
             self._edges.add(key)
         self.badges = badges
         self._place_legend()

@@ -3,6 +3,7 @@ plots, each from a real (short) run started in the window."""
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from compute.events import Snapshot
@@ -10,6 +11,7 @@ from compute.events import Snapshot
 from designer.panels import base as panel_base
 from designer.panels import style
 from designer.panels.features import FeatureMapsPanel
+from designer.training.overlay import CMAP
 from .test_training_support import (click, lenet_digits, open_window, record_events,
                                     wait_finished)
 
@@ -73,9 +75,14 @@ def test_lenet_feature_maps_filters_and_gallery(qtbot, tmp_path):
     assert acts.view.minimumHeight() >= panel_base.SMALL_ROW_PX * -(-len(acts.bands) // 3)
     # the canvas: every node with a gradient is tinted, edges carry their source's colour
     overlay = w.training.overlay
-    assert set(overlay.colors) >= {"conv1", "conv2", "fc1", "fc2"}
-    assert ("conv1", "pool1", 0) in overlay.edge_colors
-    assert w.scene.nodes["conv1"].overlay_color == overlay.colors["conv1"]
+    cmap = pg.colormap.get(CMAP)
+    for node in ("conv1", "conv2", "fc1", "fc2"):
+        shown = w.scene.nodes[node].overlay_color
+        assert shown is not None
+        assert shown == cmap.map(overlay.positions[node], mode="qcolor")
+    edge = w.scene.edges[("pool1", 0)]
+    assert edge.source == "conv1" and edge.overlay_color == cmap.map(
+        overlay.positions[("conv1", "pool1", 0)], mode="qcolor")
     assert overlay.legend.isVisible()
     w.training.actions["overlay"].setChecked(False)
     assert w.scene.nodes["conv1"].overlay_color is None and not overlay.legend.isVisible()
