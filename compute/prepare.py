@@ -119,10 +119,10 @@ def stamp_key(names: Sequence[str], kernels: Path = KERNELS) -> str:
     `kernels`), Numba, Python, the machine or the specimens do."""
     import numba
 
-    sources = [(p.name, p.stat().st_mtime_ns, p.stat().st_size)
-               for p in sorted(kernels.glob("*.py"))]
-    text = json.dumps([numba.__version__, sys.version, platform.machine(), sources,
-                       list(names)])
+    from .kernels.runtime import sources_stamp
+
+    text = json.dumps([numba.__version__, sys.version, platform.machine(),
+                       sources_stamp(str(kernels)), list(names)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -8,6 +8,9 @@
   computed here in NumPy, over several steps.
 - Conv2D's im2col path processing the batch in several chunks (a tiny `COLS_BUDGET`)
   against one chunk (its direct 3x3 path is checked in tests/layers/test_conv.py).
+- The recurrent cells' per-step product with packed weights (compute/kernels/packed.py)
+  against the same product in float64, and whole float32 recurrent layers wide enough to
+  use it against float64 (which takes ``np.dot``).
 """
 from __future__ import annotations
 
@@ -375,3 +378,59 @@ def test_conv_model_in_chunks_matches_one_chunk(dtype, monkeypatch):
     for n in g0:
         for k in g0[n]:
             close(g1[n][k], g0[n][k], tol, f"gradient {n}/{k}")
+
+
+# -- the packed per-step product of the recurrent cells -------------------------------------
+@pytest.mark.parametrize("m,k,n", [(32, 128, 512), (32, 512, 128), (7, 5, 37), (1, 1, 1),
+                                   (5, 3, 16), (4, 9, 15), (6, 200, 50)])
+def test_packed_product_matches_float64(m, k, n):
+    """Row tiles of 4 and their remainder, full panels of 16 columns and the tail past
+    them."""
+    from numba import njit
+
+    from compute.kernels.packed import PANEL, pack, product, weights
+
+    @njit(cache=False)
+    def call(a, w, out):
+        product(a, w, out)
+
+    rng = np.random.default_rng(m * 1000 + n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    call(a, weights(w), out := np.full((m, n), np.nan, np.float32))
+    close(out, a.astype(np.float64) @ w.astype(np.float64), 1e-6, "packed product")
+    assert pack(w).shape == (n // PANEL, k, PANEL)
+
+
+@pytest.mark.parametrize("type_name", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("units", [16, 21])
+def test_float32_recurrent_layers_with_packed_weights(type_name, units):
+    """Layers wide enough for whole panels (and a tail with 21 units), a batch of 6 (a
+    tile of 4 rows and 2 single rows), forward and backward against float64."""
+    from tests.harness import Case, build, run
+
+    case = Case(type_name, {"units": units, "return_sequences": True}, [(5, 3)], batch=6)
+    layer, p, (x,) = build(case)
+    l32, p32, (x32,) = build(case, dtype=np.float32)
+    y64, y32 = run(layer, p, [x], True), run(l32, p32, [x32], True)
+    close(y32, y64, 1e-5, "states")
+    dy = np.random.default_rng(1).standard_normal(y64.shape)
+    (dx64,), g64 = layer.backward(p, dy)
+    (dx32,), g32 = l32.backward(p32, dy.astype(np.float32))
+    close(dx32, dx64, 1e-4, "input gradient")
+    for name in p:
+        close(g32[name], g64[name], 1e-4, name)
+
+
+def test_packed_product_refuses_panels_of_another_shape():
+    """The tiles read memory unchecked: shapes that disagree are refused first."""
+    from compute.kernels.packed import _packed_product, pack
+
+    a, w = np.ones((4, 8), np.float32), np.ones((8, 32), np.float32)
+    out = np.empty((4, 32), np.float32)
+    for wp, o in ((pack(w)[:1], out), (pack(w)[:, :7], out), (pack(w), out[:, :16]),
+                  (pack(np.ones((9, 32), np.float32)), out)):
+        with pytest.raises(ValueError, match="shapes"):
+            _packed_product(a, w, np.ascontiguousarray(wp), np.ascontiguousarray(o))
+    _packed_product(a, w, pack(w), out)
+    assert np.all(out == 8)

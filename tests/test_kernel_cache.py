@@ -19,16 +19,21 @@ CODE = r"""
 import json, sys
 import numpy as np
 from compute.kernels.optim import momentum
+from compute.kernels.packed import weights
 from compute.kernels.recurrent import rnn_forward
 from compute.kernels.stats import sum_squares
 
 rng = np.random.default_rng(0)
 p, g, v = (rng.standard_normal(7).astype(np.float32) for _ in range(3))
 momentum(p, g, v, np.float32(0.1), np.float32(0.9))
-xp = rng.standard_normal((2, 3, 4)).astype(np.float32)
-Wh = rng.standard_normal((4, 4)).astype(np.float32)
-ys, hprev = np.zeros((2, 3, 4), np.float32), np.zeros((2, 3, 4), np.float32)
-rnn_forward(xp, Wh, ys, hprev)               # np.dot: Numba's BLAS helpers
+ys = []
+for dtype in (np.float32, np.float64):       # float32: the packed tiles; float64: np.dot,
+    xp = (0.5 * rng.standard_normal((5, 3, 20))).astype(dtype)  # Numba's BLAS helpers
+    Wh = (0.1 * rng.standard_normal((20, 20))).astype(dtype)
+    y, hprev = np.zeros((5, 3, 20), dtype), np.zeros((5, 3, 20), dtype)
+    rnn_forward(xp, weights(Wh), y, hprev)
+    ys.append(y.astype(np.float32))
+ys = np.concatenate(ys)
 refreshed = "numba.np.arraymath" in sys.modules
 
 from numba import njit                       # a real compilation after light loads
@@ -141,3 +146,54 @@ def test_a_kernel_saves_to_the_cache_only_under_its_lock(tmp_path):
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["while_held"] == {"asked": True, "saving": False, "index": False}
     assert found["done"] and found["saved"]
+
+
+STALE_CODE = r"""
+import json
+import numpy as np
+from compute.kernels.packed import weights
+from compute.kernels.recurrent import rnn_forward
+from compute.kernels.runtime import compile_reports
+
+compiled = []
+with compile_reports(compiled.append):
+    x, w = np.ones((1, 2, 16), np.float32), weights(np.eye(16, dtype=np.float32))
+    rnn_forward(x, w, np.empty((1, 2, 16), np.float32), np.empty((1, 2, 16), np.float32))
+print(json.dumps(compiled))
+"""
+
+
+def test_a_change_to_any_kernel_source_makes_every_cached_kernel_stale(tmp_path):
+    """rnn_forward (recurrent.py) calls packed.py's product: editing packed.py must
+    compile it again, though Numba itself checks only recurrent.py's time and size."""
+    import shutil
+
+    shutil.copytree(ROOT / "compute", tmp_path / "compute",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": str(tmp_path)}
+
+    def compiled() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", STALE_CODE], capture_output=True,
+                             text=True, env=env, cwd=tmp_path, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert "rnn_forward" in compiled()
+    assert compiled() == []                     # all loaded from the cache
+    packed = tmp_path / "compute" / "kernels" / "packed.py"
+    packed.write_text(packed.read_text() + "\n# changed\n")
+    assert "rnn_forward" in compiled()
+
+
+def test_the_sources_stamp_follows_every_kernel_file(tmp_path):
+    from compute.kernels import runtime
+    from compute.kernels.stats import sum_squares
+
+    assert sum_squares._cache._cache_file._source_stamp == runtime.sources_stamp()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("not a source\n")
+    before = runtime.sources_stamp(str(tmp_path))
+    assert [entry[0] for entry in before] == ["a.py"]
+    (tmp_path / "a.py").write_text("x = 12\n")
+    assert runtime.sources_stamp(str(tmp_path)) != before

@@ -122,11 +122,33 @@ def use_kernel_cache(dispatcher) -> None:
     other's machine code. Our saves hold an exclusive lock on the kernel's lock file
     around all of it (POSIX; elsewhere Numba's unlocked save).
 
+    Staleness: Numba keeps a kernel's cache while the kernel's own source file keeps its
+    time and size, but our kernels call kernels of other files (`arrays`, `packed`), whose
+    changes it would miss. Our kernels' entries carry the stamp of every kernel source
+    instead (`sources_stamp`): a change to any of them compiles them all again.
+
     Where Numba's cache is not the one this was written for, nothing changes.
     """
     ours = _kernel_cache_class()
     if ours is not None and type(getattr(dispatcher, "_cache", None)) is ours.__base__:
         dispatcher._cache.__class__ = ours
+        cache_file = getattr(dispatcher._cache, "_cache_file", None)
+        if hasattr(cache_file, "_source_stamp"):
+            cache_file._source_stamp = sources_stamp()
+
+
+KERNELS = os.path.dirname(os.path.abspath(__file__))
+
+
+def sources_stamp(folder: str = KERNELS) -> tuple:
+    """(name, modification time, size) of every kernel source file in `folder`."""
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+    return tuple((n, *_time_and_size(os.path.join(folder, n))) for n in names)
+
+
+def _time_and_size(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size
 
 
 @functools.cache

@@ -23,6 +23,7 @@ import numpy as np
 from .. import initializers
 from ..errors import ShapeError
 from ..kernels import recurrent as k
+from ..kernels.packed import weights
 from ..kernels import threads
 from ..kernels.threads import matmul
 from ..params import Param
@@ -161,11 +162,11 @@ class Recurrent(Layer):
     def time_loop(self, kernel, *arrays) -> None:
         """Run a cell's kernel over the batch, split into slices over the engine's threads:
         each sample's time loop is independent of the others'. Every array is (N, …)
-        except the weights, which are 2-D and shared."""
+        except the weights, which are shared (`packed.weights`)."""
         n, t = self._nt
         work = n * t * self.units * self.gates * self.units
-        threads.split(n, work, lambda lo, hi: kernel(*(a[lo:hi] if a.ndim == 3 else a
-                                                      for a in arrays)),
+        threads.split(n, work, lambda lo, hi: kernel(*(a[lo:hi] if getattr(a, "ndim", 0) == 3
+                                                      else a for a in arrays)),
                       min_work=threads.SPLIT_MACS, own_only=True)
 
     def states(self, every_step: bool, gates: int = 1) -> np.ndarray:
@@ -205,14 +206,13 @@ class SimpleRNN(Recurrent):
 
     def cell_forward(self, p, xp, seq):
         ys, self._hprev = self.states(seq), self.states(True)
-        self.time_loop(k.rnn_forward, xp, np.ascontiguousarray(p["Wh"]), ys, self._hprev)
+        self.time_loop(k.rnn_forward, xp, weights(p["Wh"]), ys, self._hprev)
         self._ys = ys
         return ys
 
     def cell_backward(self, p, dy3):
         dz = self.states(True, self.gates)
-        self.time_loop(k.rnn_backward, dy3, self._ys, self._hprev,
-                       np.ascontiguousarray(p["Wh"].T), dz)
+        self.time_loop(k.rnn_backward, dy3, self._ys, self._hprev, weights(p["Wh"].T), dz)
         return dz
 
 
@@ -235,14 +235,13 @@ class LSTM(Recurrent):
     def cell_forward(self, p, xp, seq):
         ys, self._hprev = self.states(seq), self.states(True)
         self._gates, self._cs = self.states(True, self.gates), self.states(True)
-        self.time_loop(k.lstm_forward, xp, np.ascontiguousarray(p["Wh"]), ys, self._hprev,
-                       self._gates, self._cs)
+        self.time_loop(k.lstm_forward, xp, weights(p["Wh"]), ys, self._hprev, self._gates,
+                       self._cs)
         return ys
 
     def cell_backward(self, p, dy3):
         dz = self.states(True, self.gates)
-        self.time_loop(k.lstm_backward, dy3, self._gates, self._cs,
-                       np.ascontiguousarray(p["Wh"].T), dz)
+        self.time_loop(k.lstm_backward, dy3, self._gates, self._cs, weights(p["Wh"].T), dz)
         return dz
 
 
@@ -267,10 +266,9 @@ class GRU(Recurrent):
         return slice(None) if self.cfg["reset_gate"] else slice(self.units, None)
 
     def _split(self, wh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(Wh's r/u columns in use, Wh's c columns), each contiguous."""
+        """(Wh's r/u columns in use, Wh's c columns)."""
         h = self.units
-        ru = wh[:, self.cols()][:, :-h]
-        return np.ascontiguousarray(ru), np.ascontiguousarray(wh[:, -h:])
+        return wh[:, self.cols()][:, :-h], wh[:, -h:]
 
     def cell_forward(self, p, xp, seq):
         wru, wc = self._split(p["Wh"])
@@ -278,14 +276,15 @@ class GRU(Recurrent):
         self._gates = self.states(True, xp.shape[-1] // self.units)
         n, t = self._nt
         self._rh = np.empty((n, t if self.cfg["reset_gate"] else 0, self.units), self.dtype)
-        self.time_loop(k.gru_forward, xp, wru, wc, ys, self._hprev, self._gates, self._rh)
+        self.time_loop(k.gru_forward, xp, weights(wru), weights(wc), ys, self._hprev,
+                       self._gates, self._rh)
         return ys
 
     def cell_backward(self, p, dy3):
         wru, wc = self._split(p["Wh"])
         dz = np.empty(self._gates.shape, self.dtype)
         self.time_loop(k.gru_backward, dy3, self._hprev, self._gates,
-                       np.ascontiguousarray(wru.T), np.ascontiguousarray(wc.T), dz)
+                       weights(wru.T), weights(wc.T), dz)
         return dz
 
     def recurrent_grad(self, p, dz2):
