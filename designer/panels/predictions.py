@@ -117,6 +117,12 @@ class PredictionsPanel(Panel):
         ticks = [(i + 0.5, names[i]) for i in range(k)]
         plot.getAxis("bottom").setTicks([ticks])
         plot.getAxis("left").setTicks([ticks])
+        # a fixed view: auto-range measured every count label at every paint, and moved
+        # them all when their texts changed
+        view = plot.getViewBox()
+        view.disableAutoRange()
+        view.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+        view.updateMatrix()
         self.cm_texts = []
         if k <= MAX_TEXT_CLASSES:
             for i, j in np.ndindex(k, k):
@@ -124,7 +130,7 @@ class PredictionsPanel(Panel):
                     yield
                 t = pg.TextItem("", anchor=(0.5, 0.5))
                 t.setPos(j + 0.5, i + 0.5)
-                plot.addItem(t)
+                plot.addItem(t, ignoreBounds=True)
                 self.cm_texts.append(t)
 
     def _clear_plot(self) -> pg.PlotItem:

@@ -242,6 +242,16 @@ def test_predictions_panel_sets_up_one_plot_for_each_kind_of_result(qtbot, tmp_p
         assert len(pred.cm_texts) == 4 and all(t in plot.items for t in pred.cm_texts)
         assert view.yInverted() and not any(view.state["mouseEnabled"])
         assert [label for _, label in plot.getAxis("bottom")._tickLevels[0]] == ["0", "1"]
+        # a fixed view on the matrix: new counts neither measure nor move anything
+        assert list(view.autoRangeEnabled()) == [False, False]
+        shown = view.viewRange()
+        (x0, x1), (y0, y1) = shown
+        assert x0 <= 0 and x1 >= 2 and y0 <= 0 and y1 >= 2 and min(x1 - x0, y1 - y0) < 2.1
+        assert not any(t in view.addedItems for t in pred.cm_texts)    # not in its bounds
+        more = dict(cls, confusion=np.array([[300, 1], [0, 40000]]))
+        list(pred._classification(None, more, 6))
+        assert [t.textItem.toPlainText() for t in pred.cm_texts] == ["300", "1", "0", "40000"]
+        assert view.viewRange() == shown
         pred.result = reg
         list(pred._regression(reg, 6))
         assert pred.plot is plot and pred.cm_image is None and pred.cm_texts == []
