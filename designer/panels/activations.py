@@ -13,6 +13,7 @@ import pyqtgraph as pg
 
 from . import style
 from .base import WIDE_ROW_PX, Panel
+from .spares import add_plot
 
 SKIP = {"Input", "Output", "Flatten", "Reshape"}
 MAX_LAYERS = 12
@@ -94,10 +95,9 @@ class ActivationsPanel(Panel):
             if node in self.bands:
                 continue
             plot = self.plots.get(node)
-            if plot is None:        # the plot, its setup, then its items: 8-15 ms each
+            if plot is None:        # the plot (made ahead), its setup, then its items
                 i = len(self.plots)
-                plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS,
-                                         enableMenu=False)
+                plot = add_plot(self.view, menu=False, row=i // COLUMNS, col=i % COLUMNS)
                 self.plots[node] = plot
                 yield
             if node not in self.ready:
@@ -116,8 +116,8 @@ class ActivationsPanel(Panel):
             yield
         if self.fraction_plot is None and (run.dead or run.saturated):
             rows = -(-max(len(self.bands), 1) // COLUMNS)
-            self.fraction_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
-            yield                               # the plot, then its setup: 12-15 ms each
+            self.fraction_plot = add_plot(self.view, row=rows, col=0, colspan=COLUMNS)
+            yield                               # the plot (made ahead), then its setup
             style.setup_plot(self.fraction_plot, "fraction of outputs", "step")
             self.fraction_plot.setMinimumHeight(WIDE_ROW_PX)   # the rows share the rest
             self.fraction_range = style.SteadyRange(self.fraction_plot)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 
 from . import style
 from .base import WIDE_ROW_PX, Panel
+from .spares import add_plot
 
 BINS = 40
 MAX_LAYERS = 9
@@ -68,8 +69,8 @@ class WeightsPanel(Panel):
         self.fix_grid(self.view, rows, 1, COLUMNS)
         for i, node in enumerate(nodes):
             yield
-            plot = self.view.addPlot(row=i // COLUMNS, col=i % COLUMNS, enableMenu=False)
-            yield                               # the plot, then its setup: 8-15 ms each
+            plot = add_plot(self.view, menu=False, row=i // COLUMNS, col=i % COLUMNS)
+            yield                               # the plot (made ahead), then its setup
             style.setup_plot(plot, "", "", small=True)
             plot.hideAxis("left")       # counts: the shape is what speaks (and an axis
             plot.setDownsampling(auto=False)    # costs a frame 2-3 ms at each layout)
@@ -80,8 +81,8 @@ class WeightsPanel(Panel):
                                          brush=style.faded(c, 150), pen=pg.mkPen(c))
             self.ranges[node] = style.SteadyRange(plot)
         yield
-        self.ratio_plot = self.view.addPlot(row=rows, col=0, colspan=COLUMNS)
-        yield                                   # the plot, then its setup: 12-15 ms each
+        self.ratio_plot = add_plot(self.view, row=rows, col=0, colspan=COLUMNS)
+        yield                                   # the plot, then its setup
         style.setup_plot(self.ratio_plot, "‖ΔW‖/‖W‖ per step", "step", log_y=True)
         self.ratio_plot.setMinimumHeight(WIDE_ROW_PX)     # the grid's rows share the rest
         style.legend(self.ratio_plot, (-10, 10))

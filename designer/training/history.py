@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.ma  # noqa: F401  (np.percentile imports it at its first use on some data:
+#                  20 ms of a frame of a run, where the window's start does not notice)
 
 from compute.events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
 

@@ -8,7 +8,8 @@ While a run is on, the frame clock redraws the views (panels, canvas tint; see `
 one per tick, in turn, each at the rate it allows itself: a view's redraw and the repaint it causes
 make one short turn of the event loop, rather than every panel's in one long one
 (measured: a wide loss panel alone repaints in 15-25 ms). When a run ends, the views
-catch up the same way, one per turn.
+catch up the same way, one per turn. Ticks with nothing to redraw and no run make the
+panels' plots ahead (`panels.spares`).
 The run itself trains in a host process (see `worker`); after it, the session keeps the
 trained model (rebuilt here from the arrays the host sends) with its validation metrics,
 and saves its weights beside the project file.
@@ -29,6 +30,7 @@ from compute.project import Project
 from compute.training.host import SNAPSHOTS_PER_S, load_initial
 from compute.weights import model_arrays, save_weights
 
+from ..panels.spares import spares
 from . import diagnosis
 from .history import RunHistory
 from .runs import RunStore
@@ -78,6 +80,7 @@ class TrainingSession(QObject):
         self._clock = QTimer(self)
         self._clock.setInterval(TICK_MS)
         self._clock.timeout.connect(self._tick)
+        self._clock.start()         # spare plots while the new window is idle
         self._idle_frames = 0
         self._forget_runs = False
         self.settling = False       # a run's thread ended; the window still takes it in
@@ -98,6 +101,11 @@ class TrainingSession(QObject):
     @property
     def busy(self) -> bool:
         return self.worker.busy
+
+    def frame_clock_running(self) -> bool:
+        """Whether the frame clock ticks: a run, views to catch up, or spare plots to
+        make (it stops after IDLE_TICKS ticks with nothing to do)."""
+        return self._clock.isActive()
 
     def saved_weights(self) -> Path | None:
         """The weights file beside the project, if there is one."""
@@ -272,7 +280,7 @@ class TrainingSession(QObject):
         QTimer.singleShot(0, lambda: self._paced(start))
         if self.busy:
             self._diagnose()
-        elif not drew:
+        elif not drew and not spares.make_one():    # plots made ahead for the panels
             self._idle_frames += 1
             if self._idle_frames > IDLE_TICKS:
                 self._clock.stop()

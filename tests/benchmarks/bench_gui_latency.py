@@ -136,8 +136,11 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         for dock in w.training.panel_docks.values():     # the default layout: tabbed
             dock.setFloating(False)
         w.training.panel_docks[panel].raise_()           # this panel in front
-        app.processEvents()
         session = w.training.session
+        settle = time.perf_counter() + 10      # as a user would: Train in a window that
+        while session.frame_clock_running() and time.perf_counter() < settle:  # is open
+            app.processEvents()                # (its first paints, the plots made ahead)
+            time.sleep(0.005)
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(1)
