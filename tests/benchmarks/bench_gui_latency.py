@@ -16,7 +16,8 @@ presses Train and, until the run ends, measures:
 - the machine's own stalls: a *stall probe*, a separate process that sleeps 1 ms at a
   time, records every wake-up more than 20 ms late. A long gap of the window during
   which the probe stalled too is counted as the machine's (another virtual machine, the
-  host), not the window's: column "machine".
+  host), not the window's: column "machine". Column "steal %" is the share of CPU time
+  the hypervisor took during the run (/proc/stat): on a busy host every frame is slower.
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
@@ -80,6 +81,17 @@ class StallProbe:
     def close(self) -> None:
         self.process.kill()
         self.process.wait()
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(ticks the hypervisor stole from this machine's CPUs, all ticks) so far, from
+    /proc/stat; (0, 0) where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[7], sum(fields)
 
 
 def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
@@ -153,21 +165,25 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         QTimer.singleShot(int(seconds * 1000), session.stop)     # a run that is too long
         w.training.actions["train"].trigger()
         start = time.perf_counter()
+        stolen = cpu_ticks()
         loop.exec()             # the real event loop: idle waits release the GIL
         app.processEvents()
         timer.stop()
         wall = time.perf_counter() - start
+        (steal0, total0), (steal1, total1) = stolen, cpu_ticks()
         run = session.current
         gaps = np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
         long = np.flatnonzero(gaps > LONG_MS)
         frames = np.array(redraws) * 1000 if redraws else np.zeros(1)
         painted = np.array(paints) * 1000 if paints else np.zeros(1)
         on_canvas = np.array(canvas) * 1000 if canvas else np.zeros(1)
-        result = {"panel": panel, "project": path.stem, "steps": run.step, "steps/s": run.step / wall,
+        result = {"panel": panel, "project": path.stem, "steps": run.step,
+                  "steps/s": run.step / wall,
                   "end": run.finished.reason if run.finished else run.error,
                   "gap p50": float(np.median(gaps)), "gap p99": float(np.percentile(gaps, 99)),
                   "gap max": float(gaps.max()), "gaps>50ms": int(long.size),
                   "machine": sum(probe.stalled(ticks[i], ticks[i + 1]) for i in long),
+                  "steal %": 100 * (steal1 - steal0) / max(total1 - total0, 1),
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
                   "paint p99": float(np.percentile(painted, 99)),
@@ -246,19 +262,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         probe.close()
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
-            "gaps>50ms", "machine", "redraws", "redraw p99", "redraw max", "paint p99",
-            "paint max", "canvas max", "slowest"]
+            "gaps>50ms", "machine", "steal %", "redraws", "redraw p99", "redraw max",
+            "paint p99", "paint max", "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training; "
-          "machine: gaps over 50 ms in which the stall probe stalled too")
+          "machine: gaps over 50 ms in which the stall probe stalled too; steal %: the "
+          "CPU time the hypervisor took from this machine during the run")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
     for r in rows:
         print("  ".join(_fmt(r[c]).rjust(wd) for c, wd in zip(cols, widths)))
-    ours = sum(r["gaps>50ms"] - r["machine"] for r in rows)
-    print(f"\n{len(rows)} runs, {len(probe.stalls)} stalls of the probe "
-          f"(over 20 ms, longest {max((b - a for a, b in probe.stalls), default=0) * 1000:.0f}"
-          f" ms); gaps over {LONG_MS} ms: {sum(r['gaps>50ms'] for r in rows)}, of which the "
-          f"machine's {sum(r['machine'] for r in rows)}, the window's {ours}")
+    long, machine = sum(r["gaps>50ms"] for r in rows), sum(r["machine"] for r in rows)
+    steal = sum(r["steal %"] for r in rows) / max(len(rows), 1)
+    longest = max((b - a for a, b in probe.stalls), default=0) * 1000
+    print(f"\n{len(rows)} runs (steal {steal:.1f} % on average), {len(probe.stalls)} "
+          f"stalls of the probe (over 20 ms, longest {longest:.0f} ms); gaps over {LONG_MS} "
+          f"ms: {long}, of which the machine's {machine}, the window's {long - machine}")
     return 0
 
 
