@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from . import style
-from .base import WIDE_ROW_PX, Panel
+from .base import ALONE, WIDE_ROW_PX, Panel
 from .spares import add_plot
 
 SKIP = {"Input", "Output", "Flatten", "Reshape"}
@@ -31,13 +31,15 @@ class _Bands:
         self.status = pg.LabelItem("", size="8pt", justify="right")
         self.status.setParentItem(plot.getViewBox())
         self.status.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
+        # bare curves: a plot's `plot()` item also makes a scatter item each, half of the
+        # bands' cost, for points never shown (bounded buffers need no downsampling)
         invisible = pg.mkPen(None)
-        self.curves = [plot.plot(pen=invisible) for _ in range(4)]
+        self.curves = [pg.PlotCurveItem(pen=invisible) for _ in range(4)]
         outer = pg.FillBetweenItem(self.curves[0], self.curves[3], brush=style.faded(color, 60))
         inner = pg.FillBetweenItem(self.curves[1], self.curves[2], brush=style.faded(color, 120))
-        plot.addItem(outer)
-        plot.addItem(inner)
-        self.median = plot.plot(pen=pg.mkPen(color, width=1.5))
+        self.median = pg.PlotCurveItem(pen=pg.mkPen(color, width=1.5))
+        for item in (*self.curves, outer, inner, self.median):
+            plot.addItem(item)
         self.range = style.SteadyRange(plot)
 
     def set(self, steps: np.ndarray, pct: np.ndarray, x_max: float) -> None:
@@ -111,7 +113,7 @@ class ActivationsPanel(Panel):
                               size="8pt")
                 plot.setDownsampling(auto=False)
                 self.ready.add(node)
-                yield
+                yield ALONE             # the bands' items: 20-28 ms beside a run
             self.bands[node] = _Bands(plot, colors.get(node, pg.mkColor("#888")))
             yield
         if self.fraction_plot is None and (run.dead or run.saturated):

@@ -26,6 +26,9 @@ FPS = 20                    # redraws per second per panel, at most (`Panel.fps`
 # a frame's share of a redraw written in parts (see above); 5 ms (about one plot per
 # frame) was no better in alternated runs
 FRAME_BUDGET_S = 0.012
+# yielded by a redraw between parts: the next part is heavy (items made: 20-30 ms beside a
+# training run), so it begins a frame of its own; the cheap parts before it said nothing
+ALONE = object()
 SMALL_ROW_PX = 110          # least height of a row of small plots (title, view, axis)
 WIDE_ROW_PX = 170           # and of a wide plot below them
 UNBOUNDED_PX = 16_777_215   # Qt's largest widget size: no maximum
@@ -154,7 +157,8 @@ class Panel(QWidget):
         on at the next call, except with `force` (start over and finish now). Returns
         whether it drew (the frame clock calls). A part as long as the longest so far
         that would end past the budget waits for the next frame (a frame is then at most
-        about one budget or one part, not both), as do parts beyond `parts_per_frame`."""
+        about one budget or one part, not both), as do parts beyond `parts_per_frame`
+        and a part announced heavy (`ALONE`)."""
         if force:
             self._unfinished = None
         elif not (self.dirty or self._unfinished) or not self.on_screen():
@@ -174,10 +178,10 @@ class Panel(QWidget):
         deadline = float("inf") if force else time.perf_counter() + FRAME_BUDGET_S
         last, longest = time.perf_counter(), 0.0
         most = float("inf") if force or not self.parts_per_frame else self.parts_per_frame
-        for done, _ in enumerate(self._unfinished, 1):   # stop before a part that would
-            now = time.perf_counter()                    # not fit, or one too many
-            longest, last = max(longest, now - last), now
-            if now + longest > deadline or done >= most:
+        for done, hint in enumerate(self._unfinished, 1):    # stop before a part that
+            now = time.perf_counter()                # would not fit, one too many, or a
+            longest, last = max(longest, now - last), now       # heavy one
+            if now + longest > deadline or done >= most or (hint is ALONE and not force):
                 return True
         self._unfinished = None
         return True

@@ -101,6 +101,24 @@ def test_a_panel_may_cap_its_parts_per_frame(qtbot, tmp_path, monkeypatch):
     assert panel.refresh(force=True) and panel.done == [0, 1, 2, 3, 4]
 
 
+def test_a_part_announced_heavy_begins_a_frame_of_its_own(qtbot, tmp_path, monkeypatch):
+    """Cheap parts, then one announced heavy (`ALONE`): the frame ends before it, however
+    much budget is left, and it is the next frame's first part; `force` goes through."""
+    monkeypatch.setattr(panel_base, "time", Clock())          # no part takes any time
+    panel = _panel(qtbot, tmp_path, "alone")
+
+    def redraw():
+        for i in range(5):
+            panel.done.append(i)
+            yield panel_base.ALONE if i == 1 else None
+    panel.redraw = redraw
+    assert panel.refresh(paced=False) and panel.done == [0, 1]
+    assert panel.refresh(paced=False) and panel.done == [0, 1, 2, 3, 4]
+    assert panel._unfinished is None
+    panel.done.clear()
+    assert panel.refresh(force=True) and panel.done == [0, 1, 2, 3, 4]
+
+
 def test_force_starts_over_and_finishes(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.0)
     panel = _panel(qtbot, tmp_path, "force")
