@@ -67,7 +67,8 @@ class StallProbe:
         self.stalls: list[tuple[float, float]] = []
         self.process = subprocess.Popen([sys.executable, "-c", self.CODE],
                                         stdout=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -79,8 +80,10 @@ class StallProbe:
         return any(a < end and b > start for a, b in list(self.stalls))
 
     def close(self) -> None:
+        """Stop the probe, with every stall it reported read."""
         self.process.kill()
         self.process.wait()
+        self.reader.join(5)
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -182,7 +185,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                   "end": run.finished.reason if run.finished else run.error,
                   "gap p50": float(np.median(gaps)), "gap p99": float(np.percentile(gaps, 99)),
                   "gap max": float(gaps.max()), "gaps>50ms": int(long.size),
-                  "machine": sum(probe.stalled(ticks[i], ticks[i + 1]) for i in long),
+                  "long": [(ticks[i], ticks[i + 1]) for i in long],   # "machine" from it
                   "steal %": 100 * (steal1 - steal0) / max(total1 - total0, 1),
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
@@ -260,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
                         args.seconds, app, panel, probe)
                 for panel in panels for p in args.projects]
     finally:
-        probe.close()
+        probe.close()       # a stall is reported as it ends: after the run, at times
+    for r in rows:
+        r["machine"] = sum(probe.stalled(a, b) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
             "gaps>50ms", "machine", "steal %", "redraws", "redraw p99", "redraw max",
             "paint p99", "paint max", "canvas max", "slowest"]
