@@ -110,15 +110,34 @@ class Row:
         return statistics.median(self.ours) / statistics.median(self.theirs)
 
 
-def throughput(w: Workload, repeats: int, seconds: float) -> Row:
+def throughput(w: Workload, repeats: int, seconds: float, gemm: bool = False) -> Row:
+    """Both sides' rates; with `gemm`, also the machine's float32 GEMM rate (GFLOP/s) in
+    blocks alternated with theirs (row.extra["gemm"]): the MLP's share of it is measured
+    at the same moments, not minutes apart on a machine whose speed moves by ±30 %."""
     per = 1 if w.unit == "steps/s" else w.batch
     steps = {"netwright": netwright_step(w), "pytorch": torch_step(w)}
+    if gemm:
+        steps["gemm"] = gemm_step()
     rates = alternate(steps, repeats, seconds, per)
     bad = [k for k, f in steps.items() if not getattr(f, "finite", lambda: True)()]
     row = Row(w.title, w.unit, rates["netwright"], rates["pytorch"])
+    if gemm:
+        row.extra["gemm"] = [r / per * steps["gemm"].gflop for r in rates["gemm"]]
     if bad:       # NaN/inf arithmetic runs at another speed: the numbers would mislead
         row.extra["warning"] = f"non-finite weights after the run: {', '.join(bad)}"
     return row
+
+
+def gemm_step(n: int = 1024) -> Callable[[], None]:
+    """One float32 n×n by n×n np.dot, under the current thread limits; .gflop per call."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    out = np.empty((n, n), np.float32)
+
+    def step() -> None:
+        np.dot(a, b, out=out)
+    step.gflop = 2.0 * n ** 3 / 1e9
+    return step
 
 
 def diagnostics_cost(w: Workload, repeats: int, seconds: float) -> tuple[float, float]:
@@ -296,7 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"~{seconds:g} s per side after warm-up\n")
     rows = []
     for k in keys:
-        rows.append(throughput(WORKLOADS[k], repeats, seconds))
+        rows.append(throughput(WORKLOADS[k], repeats, seconds,
+                               gemm=k == "mlp" and not a.no_extras))
         print(f"  {rows[-1].title}: {rows[-1].ratio:.2f}x", file=sys.stderr, flush=True)
     print_rows(rows)
     found = {} if a.no_extras else extras(keys, rows, a, repeats, seconds)
@@ -309,15 +329,18 @@ def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) ->
     """Print GEMM rate, diagnostics cost, start-up times and memory; return them."""
     train = [k for k in keys if not WORKLOADS[k].infer]
     found: dict = {"gemm": gemm_gflops()}
-    print(f"\nfloat32 GEMM (np.dot 1024^3, {a.threads} threads): {found['gemm']:.1f} GFLOP/s")
+    print(f"\nfloat32 GEMM (np.dot 1024^3, {a.threads} threads): best {found['gemm']:.1f} "
+          "GFLOP/s")
     for r, k in zip(rows, keys):
-        if k == "mlp":
+        if k == "mlp" and "gemm" in r.extra:
             f = dense_train_flops(WORKLOADS[k])
+            found["gemm"] = gemm = statistics.median(r.extra["gemm"])
+            print(f"  in blocks alternated with the MLP's: median {gemm:.1f} GFLOP/s "
+                  f"({min(r.extra['gemm']):.1f}-{max(r.extra['gemm']):.1f})")
             for side, v in (("netwright", r.ours), ("pytorch", r.theirs)):
                 g = statistics.median(v) * f / 1e9
-                found[f"mlp_{side}"] = g / found["gemm"]
-                print(f"  MLP training, {side}: {g:.1f} GFLOP/s = {g / found['gemm']:.0%} of "
-                      f"GEMM peak")
+                found[f"mlp_{side}"] = g / gemm
+                print(f"  MLP training, {side}: {g:.1f} GFLOP/s = {g / gemm:.0%} of it")
     print("\ndiagnostics (activation stats + gradient norms), extra time: on every step / at "
           "the trainer's default rate (one step in 10):")
     found["diag"] = {}
@@ -366,7 +389,7 @@ def print_targets(keys: list[str], rows: list[Row], found: dict) -> None:
             check(f"{w.title} >= {need:g}x PyTorch", f"{r.ratio:.2f}x", r.ratio >= need)
     if "mlp_netwright" in found:
         v = found["mlp_netwright"]
-        check("MLP at >= 50% of float32 GEMM peak", f"{v:.0%}", v >= 0.5)
+        check("MLP at >= 50% of the float32 GEMM rate", f"{v:.0%}", v >= 0.5)
     for k, (every, rate) in found.get("diag", {}).items():
         check(f"diagnostics <= 5% at the trainer's rate: {WORKLOADS[k].title}",
               f"{rate:+.2%} (on every step: {every:+.1%})", rate <= 0.05)
