@@ -33,7 +33,6 @@ from typing import Callable, Sequence
 
 from .processes import ROOT, child_env
 
-KERNELS = Path(__file__).resolve().parent / "kernels"
 EXAMPLES = ROOT / "projects"       # the example projects, in a source checkout
 WORKER = [sys.executable, "-m", "compute.prepare", "--worker"]
 STAMP = "netwright-prepared.json"
@@ -114,15 +113,16 @@ def cache_folder() -> Path:
     return Path(sum_squares._cache._cache_path)
 
 
-def stamp_key(names: Sequence[str], kernels: Path = KERNELS) -> str:
+def stamp_key(names: Sequence[str], kernels: Path | None = None) -> str:
     """What a preparation depends on, hashed: it changes when any kernel source (in
-    `kernels`), Numba, Python, the machine or the specimens do."""
+    `kernels`, by default the engine's), Numba, Python, the machine or the specimens do."""
     import numba
 
     from .kernels.runtime import sources_stamp
 
     text = json.dumps([numba.__version__, sys.version, platform.machine(),
-                       sources_stamp(str(kernels)), list(names)])
+                       sources_stamp() if kernels is None else sources_stamp(str(kernels)),
+                       list(names)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -134,10 +134,16 @@ def use_kernel_cache(dispatcher) -> None:
         dispatcher._cache.__class__ = ours
         cache_file = getattr(dispatcher._cache, "_cache_file", None)
         if hasattr(cache_file, "_source_stamp"):
-            cache_file._source_stamp = sources_stamp()
+            cache_file._source_stamp = _kernels_stamp()
 
 
 KERNELS = os.path.dirname(os.path.abspath(__file__))
+
+
+@functools.cache
+def _kernels_stamp() -> tuple:
+    """The kernel sources' stamp, read once per process (every kernel asks at import)."""
+    return sources_stamp()
 
 
 def sources_stamp(folder: str = KERNELS) -> tuple:
