@@ -157,6 +157,14 @@ def test_a_model_that_splits_its_own_work_makes_blas_single_threaded():
     lstm, mlp = model("LSTM", (8, 2), units=256), model("Dense", (2,))
     assert lstm.splits_own_work and not mlp.splits_own_work
     assert not model("LSTM", (8, 2), units=8).splits_own_work     # too little work
+    # np.dot inside its kernels (SciPy's BLAS, kept single-threaded) only off float32
+    assert not lstm.kernels_call_blas and not mlp.kernels_call_blas
+    g = compute.Graph()
+    g.add_node("x", "Input", {"shape": [8, 2]})
+    g.add_node("h", "GRU", {"units": 4})
+    g.add_node("out", "Output", {"loss": "mse"})
+    g.chain("x", "h", "out")
+    assert compute.build_model(g, dtype=np.float64).kernels_call_blas
     lstm.forward(np.zeros((2, 8, 2), np.float32))
     assert blas_threads()["numpy"] == 1 and threads._own
     mlp.forward(np.zeros((2, 2), np.float32))
@@ -209,8 +217,9 @@ def test_split_layers_gradients_match_finite_differences(case, split):
 
 
 def test_blas_is_looked_for_only_where_a_model_needs_it():
-    """A plain MLP leaves BLAS alone (finding it costs ~0.1 s of a start); a recurrent
-    model, whose kernels call SciPy's BLAS, makes that one single-threaded."""
+    """A plain MLP leaves BLAS alone (finding it costs ~0.1 s of a start), and so does a
+    float32 recurrent model (its kernels take `packed.product`); a float64 one, whose
+    kernels call SciPy's BLAS, makes that one single-threaded."""
     import json
     import os
     import subprocess
@@ -219,17 +228,18 @@ def test_blas_is_looked_for_only_where_a_model_needs_it():
     code = """
 import json, numpy as np, compute
 from compute.kernels import runtime
-def model(layer, shape):
+def model(layer, shape, dtype=np.float32):
     g = compute.Graph()
     g.add_node("x", "Input", {"shape": list(shape)})
     g.add_node("h", layer, {"units": 4})
     g.add_node("out", "Output", {"loss": "mse"})
     g.connect("x", "h")
     g.connect("h", "out")
-    return compute.build_model(g)
+    return compute.build_model(g, dtype=dtype)
 model("Dense", (3,)).forward(np.zeros((2, 3), np.float32))
-print(runtime.blas_found())
 model("SimpleRNN", (3, 2)).forward(np.zeros((2, 3, 2), np.float32))
+print(runtime.blas_found())
+model("SimpleRNN", (3, 2), np.float64).forward(np.zeros((2, 3, 2)))
 print(json.dumps([runtime.blas_found(), [lib.num_threads for lib in runtime._blas.scipy]]))
 """
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}

@@ -63,7 +63,6 @@ class Recurrent(Layer):
     family = "Recurrent"
     penalized = ("Wx", "Wh")
     own_parallel_work = True    # the time loop, over slices of the batch (`time_loop`)
-    kernels_call_blas = True    # its per-step h @ Wh
     gates: ClassVar[int] = 1
     params = (UNITS, SEQUENCES, INIT, RECURRENT_INIT, USE_BIAS)
 
@@ -113,6 +112,11 @@ class Recurrent(Layer):
 
     def initial_bias(self) -> np.ndarray:
         return np.zeros(self.gates * self.units, self.dtype)
+
+    @property
+    def kernels_call_blas(self) -> bool:
+        """Its per-step h @ Wh calls ``np.dot`` off float32 (float32: `packed.product`)."""
+        return self.dtype != np.float32
 
     def cols(self) -> slice:
         """The gate columns of Wx, Wh and b that the cell uses (all but GRU's r without Γr)."""
