@@ -149,22 +149,18 @@ class DenseChain:
         values = ChainValues(self.input_id, x, work, n, self.spec)
         return float(total) / n, grads, values
 
-    def diagnose(self, values: ChainValues, weight_norms: np.ndarray) -> dict:
-        """The model's diagnostics after `run`, as `Model._diagnose` words them, with one
-        kernel call for every activation statistic (a Python loop would cost more than the
-        step); `weight_norms` holds each Dense node's, in order."""
-        stats.many_activation_stats(values._work, self._spans[0], self._spans[1],
-                                    self._centers, self._sats, self._stats)
+    def diagnose(self, values: ChainValues, grads: np.ndarray, bounds: np.ndarray) -> dict:
+        """The model's diagnostics after `run`, as `Model._diagnose` words them, from one
+        kernel call; `bounds` delimit each Dense node's gradients in the flat `grads`."""
+        stats.chain_diagnostics(values._work, self._spans[0], self._spans[1], self._centers,
+                                self._sats, grads, bounds, self.norms, self._stats)
         acts, norms = {}, {}
-        grad = [math.sqrt(v) for v in self.norms.tolist()]
-        weights = [math.sqrt(v) for v in weight_norms.tolist()]
-        for node, relu, sat, (mean, std, zf, sf) in zip(self._nodes, self._relu,
-                                                        self._saturates, self._stats.tolist()):
+        for node, relu, sat, (mean, std, zf, sf, wn, gn) in zip(
+                self._nodes, self._relu, self._saturates, self._stats.tolist()):
             acts[node] = {"mean": mean, "std": std, "zero_fraction": zf if relu else None,
                           "saturated_fraction": sf if sat else None}
-        for node, wn, gn in zip(self.dense, weights, grad):
             norms[node] = {"weights": wn, "activations": gn}
-        norms[self.output_id] = {"activations": grad[-1]}     # the Output passes it through
+        norms[self.output_id] = {"activations": gn}     # no weights: passes the last one's
         return {"activations": acts, "grad_norms": norms}
 
     def _diagnostics_plan(self, model) -> None:
@@ -181,7 +177,7 @@ class DenseChain:
         spans = [self.spec[n] for n in nodes]
         self._starts = np.array([a for a, _ in spans], np.int64)
         self._stops = np.array([a + b for a, b in spans], np.int64)
-        self._stats = np.empty((len(nodes), 4))
+        self._stats = np.empty((len(nodes), 6))
 
     def _target(self, target, n: int):
         """(loss code, class indices, flat targets), or None for what the kernel cannot take."""

@@ -104,7 +104,6 @@ class Model:
             self._slices[-1][1].append((k, at, at + v.size, v.shape if v.ndim != 1 else None))
         self._bounds = np.array([parts[0][1] for _, parts in self._slices]
                                 + [self.flat_params.size if self._slices else 0], np.int64)
-        self._sums = np.empty(len(self._slices))      # per-node squared weight norms
         self._own_penalties = any(l.cfg.get("l1") or l.cfg.get("l2")
                                   for l in self.layers.values() if l.penalized)
         # fuse=False keeps the layer-by-layer path for every step (tests compare the two)
@@ -160,8 +159,7 @@ class Model:
                 grads = self._grad_views(flat)
                 loss += self._add_penalties(grads)
                 if diagnostics:
-                    stats.segment_sum_squares(flat, self._bounds, self._sums)
-                    self.diagnostics = self._chain.diagnose(self.values, self._sums)
+                    self.diagnostics = self._chain.diagnose(self.values, flat, self._bounds)
                 return loss, grads
         noise = self._add_weight_noise()
         try:

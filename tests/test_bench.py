@@ -12,3 +12,17 @@ def test_bench_runs_a_workload_and_prints_the_comparison(capsys):
 
 def test_bench_refuses_an_unknown_workload(capsys):
     assert main(["bench", "--workloads", "nonsense"]) != 0
+
+
+def test_first_step_of_an_example_project_is_timed_in_a_fresh_process():
+    """The warm-start measure of an example: a child process loads the project, trains
+    until its first step ends and stops there (it would run 30 epochs otherwise)."""
+    import time
+
+    from compute.bench import first_step_times
+
+    before = time.time()
+    times = first_step_times(["example:xor_mlp"], threads=1, cold=False)
+    seconds = times["example:xor_mlp"]["netwright"]
+    assert set(times["example:xor_mlp"]) == {"netwright"}       # PyTorch has no projects
+    assert 0 < seconds < time.time() - before

@@ -55,9 +55,11 @@ def segment_sum_squares(x, bounds, out):
 
 
 @kernel
-def many_activation_stats(x, starts, stops, centers, saturations, out):
-    """`activation_stats` of x[starts[j]:stops[j]] into out[j] (mean, std, zeros, sat)
-    for every j: all the diagnostics of a small network in one call."""
+def chain_diagnostics(x, starts, stops, centers, saturations, grads, bounds, act_sq, out):
+    """A small network's whole diagnostics in one call (a dense chain's: its Python
+    would cost more than its step). Row j: `activation_stats` of x[starts[j]:stops[j]],
+    then the norm of grads[bounds[j]:bounds[j + 1]] (its weights' gradient; 0 past the
+    last segment), then √act_sq[j] (its output's gradient; the last one past the end)."""
     for j in range(starts.size):
         mean, std, zeros, sat = activation_stats(x[starts[j]:stops[j]], centers[j],
                                                  saturations[j])
@@ -65,3 +67,6 @@ def many_activation_stats(x, starts, stops, centers, saturations, out):
         out[j, 1] = std
         out[j, 2] = zeros
         out[j, 3] = sat
+        out[j, 4] = np.sqrt(sum_squares(grads[bounds[j]:bounds[j + 1]])) \
+            if j + 1 < bounds.size else 0.0
+        out[j, 5] = np.sqrt(act_sq[min(j, act_sq.size - 1)])
