@@ -8,7 +8,6 @@ Anything the chain does not cover (diagnostics, weight noise, bad targets) takes
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Iterator
 
