@@ -21,7 +21,10 @@ presses Train and, until the run ends, measures:
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
-and paints (over 2 ms) fell in it, and each panel's redraw times.
+and paints (over 2 ms) fell in it, and each panel's redraw times. With BENCH_STACKS=1
+too, a thread samples the GUI thread's stack every 2 ms and each such gap lists the
+stacks seen in it, most frequent first (how the causes of long frames were found; the
+sampling itself costs the window a little).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +90,44 @@ class StallProbe:
         self.reader.join(5)
 
 
+class StackSampler:
+    """A thread that records the GUI thread's innermost frames every 2 ms (BENCH_STACKS):
+    what the window was doing during a long gap, where no redraw or paint explains it."""
+
+    DEPTH = 6
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[tuple[float, str]] = []
+        self._main = threading.main_thread().ident
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.002):
+            frame = sys._current_frames().get(self._main)
+            names = []
+            while frame is not None and len(names) < self.DEPTH:
+                code = frame.f_code
+                names.append(f"{Path(code.co_filename).name}:{frame.f_lineno}:{code.co_name}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter(), " < ".join(names)))
+
+    def between(self, start: float, end: float, top: int = 4) -> list[tuple[int, str]]:
+        """The stacks sampled between start and end, most frequent first, with counts."""
+        seen = Counter(st for t, st in list(self.samples) if start <= t <= end)
+        return [(n, st) for st, n in seen.most_common(top)]
+
+    def clear(self) -> None:
+        self.samples.clear()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+
+
 def cpu_ticks() -> tuple[int, int]:
     """(ticks the hypervisor stole from this machine's CPUs, all ticks) so far, from
     /proc/stat; (0, 0) where there is none."""
@@ -98,7 +140,7 @@ def cpu_ticks() -> tuple[int, int]:
 
 
 def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
-            probe: StallProbe) -> dict:
+            probe: StallProbe, sampler: StackSampler | None = None) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from pyqtgraph.widgets.GraphicsView import GraphicsView
@@ -204,10 +246,14 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                       f"{ticks[i] - start:.3f} s after "
                       f"Train, {ticks[i] - end:+.3f} s from the run's end; in it (ms): "
                       + (", ".join(inside) or "no redraw or paint") + "." + machine)
+                for n, stack in (sampler.between(ticks[i], ticks[i + 1]) if sampler else ()):
+                    print(f"      {n:3d} x {stack}")
             for name, times in sorted(per_panel.items()):
                 t = np.array(times) * 1000
                 print(f"  {path.stem} {name:18s} n={len(t):4d} median {np.median(t):7.1f} "
                       f"p99 {np.percentile(t, 99):7.1f} max {t.max():7.1f} ms")
+        if sampler:
+            sampler.clear()
         w.document.undo_stack.setClean()
         w.close()
         return result
@@ -258,12 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
         QSettings.setPath(fmt, QSettings.UserScope, settings_dir)
     probe = StallProbe()
+    sampler = StackSampler() if os.environ.get("BENCH_STACKS") else None
     try:
         rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
-                        args.seconds, app, panel, probe)
+                        args.seconds, app, panel, probe, sampler)
                 for panel in panels for p in args.projects]
     finally:
         probe.close()       # a stall is reported as it ends: after the run, at times
+        if sampler:
+            sampler.close()
     for r in rows:
         r["machine"] = sum(probe.stalled(a, b) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
