@@ -13,10 +13,10 @@ presses Train and, until the run ends, measures:
   every repaint of a plot view (drawing it);
 - the canvas's paint time: every repaint of the node editor, which the gradient tint
   changes while training;
-- the machine's own stalls: a *stall probe*, a separate process that sleeps 1 ms at a
-  time, records every wake-up more than 20 ms late. A long gap of the window during
-  which the probe stalled too is counted as the machine's (another virtual machine, the
-  host), not the window's: column "machine". Column "steal %" is the share of CPU time
+- the machine's own stalls: a *stall probe* on each CPU, a separate process pinned there
+  that sleeps 1 ms at a time, records every wake-up more than 20 ms late. A long gap of
+  the window during which a probe stalled too is counted as the machine's (another
+  virtual machine, the host), not the window's: column "machine". Column "steal %" is the share of CPU time
   the hypervisor took during the run (/proc/stat): on a busy host every frame is slower.
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
@@ -50,12 +50,18 @@ LONG_MS = 50        # a frame the user sees stall
 
 
 class StallProbe:
-    """A process beside the window that sleeps 1 ms at a time and reports every wake-up
-    more than 20 ms late, with its clock (time.perf_counter: the same monotonic clock in
-    every process). Where it stalled during a long gap of the window, the machine
-    stalled: on a shared virtual machine both of our cores can be taken for tens of ms."""
+    """Processes beside the window, one pinned to each CPU, that sleep 1 ms at a time and
+    report every wake-up more than 20 ms late, with its clock (time.perf_counter: the same
+    monotonic clock in every process). A probe at the default priority wakes at once on
+    its CPU unless that CPU was taken from this virtual machine (the hypervisor's steal)
+    or from every process on it: where one stalled during a long gap of the window, the
+    machine stalled. (A single probe free to run on either CPU stalls only when both are
+    taken.)"""
 
-    CODE = ("import time\n"
+    CODE = ("import os, sys, time\n"
+            "cpu = int(sys.argv[1])\n"
+            "if cpu >= 0:\n"
+            "    os.sched_setaffinity(0, {cpu})\n"
             "last = time.perf_counter()\n"
             "while True:\n"
             "    time.sleep(0.001)\n"
@@ -69,25 +75,31 @@ class StallProbe:
         import threading
 
         self.stalls: list[tuple[float, float]] = []
-        self.process = subprocess.Popen([sys.executable, "-c", self.CODE],
-                                        stdout=subprocess.PIPE, text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [-1]
+        self.processes = [subprocess.Popen([sys.executable, "-c", self.CODE, str(cpu)],
+                                           stdout=subprocess.PIPE, text=True)
+                          for cpu in cpus]
+        self.readers = [threading.Thread(target=self._read, args=(p,), daemon=True)
+                        for p in self.processes]
+        for r in self.readers:
+            r.start()
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
+    def _read(self, process) -> None:
+        for line in process.stdout:
             a, b = line.split()
             self.stalls.append((float(a), float(b)))
 
     def stalled(self, start: float, end: float) -> bool:
-        """Whether the probe stalled at some moment between start and end."""
+        """Whether a probe stalled at some moment between start and end."""
         return any(a < end and b > start for a, b in list(self.stalls))
 
     def close(self) -> None:
-        """Stop the probe, with every stall it reported read."""
-        self.process.kill()
-        self.process.wait()
-        self.reader.join(5)
+        """Stop the probes, with every stall they reported read."""
+        for p in self.processes:
+            p.kill()
+            p.wait()
+        for r in self.readers:
+            r.join(5)
 
 
 class StackSampler:
@@ -240,7 +252,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
             for i in np.flatnonzero(gaps > float(os.environ.get("BENCH_GAP_MS", LONG_MS))):
                 inside = [f"{what} {1000 * (b - a):.0f}" for a, b, what in spans
                           if b > ticks[i] and a < ticks[i + 1] and b - a > 0.002]
-                machine = " The stall probe stalled too." if probe.stalled(
+                machine = " A stall probe stalled too." if probe.stalled(
                     ticks[i], ticks[i + 1]) else ""
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "
                       f"{ticks[i] - start:.3f} s after "
@@ -319,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "gaps>50ms", "machine", "steal %", "redraws", "redraw p99", "redraw max",
             "paint p99", "paint max", "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training; "
-          "machine: gaps over 50 ms in which the stall probe stalled too; steal %: the "
+          "machine: gaps over 50 ms in which a stall probe stalled too; steal %: the "
           "CPU time the hypervisor took from this machine during the run")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
@@ -329,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     steal = sum(r["steal %"] for r in rows) / max(len(rows), 1)
     longest = max((b - a for a, b in probe.stalls), default=0) * 1000
     print(f"\n{len(rows)} runs (steal {steal:.1f} % on average), {len(probe.stalls)} "
-          f"stalls of the probe (over 20 ms, longest {longest:.0f} ms); gaps over {LONG_MS} "
+          f"stalls of the probes (over 20 ms, longest {longest:.0f} ms); gaps over {LONG_MS} "
           f"ms: {long}, of which the machine's {machine}, the window's {long - machine}")
     return 0
 
