@@ -12,12 +12,14 @@ catch up the same way, one per turn. Ticks with nothing to redraw and no run mak
 panels' plots ahead (`panels.spares`).
 The run itself trains in a host process (see `worker`); after it, the session keeps the
 trained model (rebuilt here from the arrays the host sends) with its validation metrics,
-and saves its weights beside the project file.
+and saves its weights beside the project file, on a thread of its own: a save ends with
+two fsyncs, which took 20-60 ms of a frame at a run's end on the window's thread.
 """
 from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +58,7 @@ class TrainingSession(QObject):
     message = Signal(str, str)            # text, level ("error", "warning", "info")
     state_changed = Signal(str)
     weights_changed = Signal()
+    _saved = Signal(object, object, str)  # from the saver's thread: model, file, error
 
     def __init__(self, document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +75,10 @@ class TrainingSession(QObject):
         self.model_graph: dict | None = None
         self.evaluation: dict[str, float] | None = None
         self.weights_file: Path | None = None
-        self._pending_save = False
+        self._pending_save = False         # trained weights not yet in the file
+        self._saver = ThreadPoolExecutor(1, thread_name_prefix="netwright-save-weights")
+        self._saving = False                # a save is on the saver's thread
+        self._saved.connect(self._on_saved)
         self._last_diagnosis = 0.0
         self.views: list = []             # what the frame clock redraws, in turn
         self._next_view = 0
@@ -166,11 +172,12 @@ class TrainingSession(QObject):
         self.weights_changed.emit()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop a run and wait for its end (closing the window)."""
+        """Stop a run and wait for its end and for a save of weights (closing the window)."""
         if self.busy:
             self.worker.stop()
             self.worker.wait(timeout)
         self._clock.stop()
+        self._saver.shutdown(wait=True)
 
     def _initial_weights(self):
         graph = self.document.project.graph.to_dict()
@@ -326,14 +333,37 @@ class TrainingSession(QObject):
             return
         if doc.is_dirty() or doc.project.graph.to_dict() != self.model_graph:
             return          # saved when the project is saved (see _on_document_saved)
+        if self._saving:
+            return          # _on_saved looks again once that save is done
         try:
-            save_weights(self.model, target)
-        except (NetwrightError, OSError) as exc:
-            self.message.emit(f"could not save the weights: {exc}", "error")
+            self._saver.submit(self._write_weights, self.model, target)
+        except RuntimeError:        # the window has closed: no more saves
             return
-        self._pending_save = False
-        self.weights_file = target
-        self.weights_changed.emit()
+        self._saving = True
+
+    def _write_weights(self, model, target: Path) -> None:
+        """On the saver's thread (the model's arrays are never changed once kept)."""
+        try:
+            save_weights(model, target)
+            error = ""
+        except Exception as exc:    # shown in the window, whatever it is
+            error = str(exc) if isinstance(exc, (NetwrightError, OSError)) else repr(exc)
+        try:
+            self._saved.emit(model, target, error)      # queued to the window's thread
+        except RuntimeError:        # the session is gone: the window closed meanwhile
+            pass
+
+    def _on_saved(self, model, target: Path, error: str) -> None:
+        self._saving = False
+        current = model is self.model and target == weights_path(self.document.path)
+        if error:       # still pending: saving the project tries again
+            self.message.emit(f"could not save the weights: {error}", "error")
+        elif current:
+            self._pending_save = False
+            self.weights_file = target
+            self.weights_changed.emit()
+        if not current:     # newer weights, or the project took a new name meanwhile
+            self._save_weights()
 
     def _on_document_saved(self) -> None:
         if self._pending_save:

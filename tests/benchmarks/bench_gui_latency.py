@@ -16,8 +16,10 @@ presses Train and, until the run ends, measures:
 - the machine's own stalls: a *stall probe* on each CPU, a separate process pinned there
   that sleeps 1 ms at a time, records every wake-up more than 20 ms late. A long gap of
   the window during which a probe stalled too is counted as the machine's (another
-  virtual machine, the host), not the window's: column "machine". Column "steal %" is the share of CPU time
-  the hypervisor took during the run (/proc/stat): on a busy host every frame is slower.
+  virtual machine, the host), not the window's: column "machine". Column "steal %" is
+  the share of CPU time the hypervisor took during the run (/proc/stat): on a busy host
+  every frame is slower. Column "io ms" is how long some process waited for the disk
+  during the run (/proc/pressure/io): a thread that touches a file then may wait too.
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
@@ -151,6 +153,17 @@ def cpu_ticks() -> tuple[int, int]:
     return fields[7], sum(fields)
 
 
+def io_wait_us() -> int:
+    """Microseconds in which some task waited for I/O so far (Linux's pressure stall
+    information); 0 where there is none."""
+    try:
+        with open("/proc/pressure/io") as f:
+            some = f.readline().split()
+        return int(dict(kv.split("=") for kv in some[1:])["total"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
             probe: StallProbe, sampler: StackSampler | None = None) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
@@ -222,7 +235,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         QTimer.singleShot(int(seconds * 1000), session.stop)     # a run that is too long
         w.training.actions["train"].trigger()
         start = time.perf_counter()
-        stolen = cpu_ticks()
+        stolen, io_before = cpu_ticks(), io_wait_us()
         loop.exec()             # the real event loop: idle waits release the GIL
         app.processEvents()
         timer.stop()
@@ -241,6 +254,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                   "gap max": float(gaps.max()), "gaps>50ms": int(long.size),
                   "long": [(ticks[i], ticks[i + 1]) for i in long],   # "machine" from it
                   "steal %": 100 * (steal1 - steal0) / max(total1 - total0, 1),
+                  "io ms": (io_wait_us() - io_before) / 1000,
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
                   "paint p99": float(np.percentile(painted, 99)),
@@ -328,11 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["machine"] = sum(probe.stalled(a, b) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
-            "gaps>50ms", "machine", "steal %", "redraws", "redraw p99", "redraw max",
+            "gaps>50ms", "machine", "steal %", "io ms", "redraws", "redraw p99", "redraw max",
             "paint p99", "paint max", "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training; "
           "machine: gaps over 50 ms in which a stall probe stalled too; steal %: the "
-          "CPU time the hypervisor took from this machine during the run")
+          "CPU time the hypervisor took from this machine during the run; io ms: time some "
+          "process waited for the disk")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
     for r in rows:

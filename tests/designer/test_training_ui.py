@@ -111,8 +111,10 @@ def test_panels_hold_the_trainers_values(qtbot, spirals, tmp_path):
     assert "no convolution" in panels["features"]._note.text()
 
     # the weights were saved beside the project, and load into the graph
-    saved = tmp_path / "spirals.weights.npz"
-    assert saved.exists() and w.training.dock.evaluation.text().count("saved")
+    saved = tmp_path / "spirals.weights.npz"         # written on the saver's thread
+    qtbot.waitUntil(lambda: "Weights saved" in w.training.dock.evaluation.text(),
+                    timeout=10_000)
+    assert saved.exists()
     fresh = build_model(load_project(tmp_path / "spirals.netw").graph, seed=5)
     load_weights(fresh, saved)
     np.testing.assert_array_equal(fresh.params["h1"]["W"], model.params["h1"]["W"])
