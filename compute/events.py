@@ -69,6 +69,9 @@ class Snapshot:
     activations: dict[str, np.ndarray]             # every node's output for those samples
     weights: dict[str, dict[str, np.ndarray]]      # copies of model.params
     probes: dict[str, Any] = field(default_factory=dict)  # results of the trainer's probes
+    # per node: "bands" (activation percentiles), "dead_units", "update_ratios" (see
+    # training.summary); computed beside the snapshot, so the window need not
+    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

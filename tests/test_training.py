@@ -209,6 +209,37 @@ def test_snapshot_holds_activations_weights_and_probe_results():
     assert isinstance(last.probes["broken"], RuntimeError)
 
 
+def test_snapshot_carries_the_summary_the_panels_draw():
+    """Percentiles of every layer's activations, dead ReLU units and the update-to-weight
+    ratio since the snapshot before: made by the trainer, so the window only files them."""
+    snaps = []
+    trainer = Trainer(make_project(mlp_graph((32, 8), "relu"), epochs=2, snapshot_every=3),
+                      callbacks=[lambda e: snaps.append(e) if isinstance(e, Snapshot) else None],
+                      snapshot_samples=16)
+    trainer.run()
+    assert len(snaps) >= 3
+    for before, snap in zip([None] + snaps, snaps):
+        s = snap.summary
+        assert set(s["bands"]) == {"h1", "h2", "fc", "out"}          # every node but the input
+        for node, pct in s["bands"].items():
+            np.testing.assert_allclose(pct, np.percentile(snap.activations[node],
+                                                          [5, 25, 50, 75, 95]))
+        assert set(s["dead_units"]) == {"h1", "h2"}                     # the ReLU layers
+        for node, fraction in s["dead_units"].items():
+            never = ~(snap.activations[node] != 0).any(axis=0)
+            assert fraction == pytest.approx(never.mean())
+        if before is None:
+            assert s["update_ratios"] == {}
+            continue
+        steps = snap.step - before.step
+        for node in ("h1", "h2", "fc"):
+            new, old = (np.concatenate([w.astype(np.float64).ravel()
+                                        for w in x.weights[node].values()])
+                        for x in (snap, before))
+            expect = np.linalg.norm(new - old) / np.linalg.norm(old) / steps
+            assert s["update_ratios"][node] == pytest.approx(expect, rel=1e-6)
+
+
 # -- control from another thread ------------------------------------------------------------
 def wait_for(condition, timeout=10.0) -> bool:
     end = time.monotonic() + timeout

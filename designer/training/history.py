@@ -2,24 +2,22 @@
 
 The worker hands events over on the GUI thread; `RunHistory.handle` files each one into
 bounded buffers that the panels draw from. Nothing here is invented: every number is a
-value some event carried, or a summary (percentiles, ratios) computed from one.
+value some event carried, or a summary of a snapshot (percentiles, ratios) that the
+trainer computed from it.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.ma  # noqa: F401  (np.percentile imports it at its first use on some data:
+import numpy.ma  # noqa: F401  (np.median, in the diagnosis, imports it at its first use:
 #                  20 ms of a frame of a run, where the window's start does not notice)
 
 from compute.events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
 
 from .series import Series
-
-PERCENTILES = (5, 25, 50, 75, 95)
 
 
 class Thinned:
@@ -86,8 +84,6 @@ class RunHistory:
     samples_per_s: float = 0.0
     wall_start: float = field(default_factory=time.monotonic)
     wall_end: float | None = None
-    _prev_weights: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
-    _prev_weights_step: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         self.loss = Series(self.capacity)
@@ -204,47 +200,11 @@ class RunHistory:
                 self._series(self.saturated, node).append(ev.step, st["saturated_fraction"])
 
     def _snapshot(self, ev: Snapshot) -> None:
+        """The snapshot, and the summary the trainer made of it (training.summary: reading
+        every activation and weight here took frames of up to 0.4 s)."""
         self.snapshot = ev
         self.snapshots_seen += 1
-        inputs = set(ev.inputs) if isinstance(ev.inputs, dict) else set()
-        types = self.node_types
-        for node, act in ev.activations.items():
-            if node in inputs or types.get(node) == "Input" or act.dtype.kind != "f":
-                continue
-            flat = act.reshape(-1)
-            finite = flat[np.isfinite(flat)]
-            if finite.size:
-                self.bands.setdefault(node, Thinned()).append(
-                    ev.step, np.percentile(finite, PERCENTILES))
-        self._dead_units(ev)
-        self._update_ratios(ev)
-
-    def _dead_units(self, ev: Snapshot) -> None:
-        """Fraction of a ReLU layer's units (features/channels) that output 0 for every
-        snapshot sample: dead units, as opposed to the ~50% zeros a healthy ReLU gives."""
-        for node, name in self.activation_names.items():
-            act = ev.activations.get(node)
-            if name != "relu" or act is None or act.ndim < 2 or len(act) < 2:
-                continue
-            axis = 1 if act.ndim in (2, 4) else act.ndim - 1
-            units = np.moveaxis(act, axis, 0).reshape(act.shape[axis], -1)
-            self.dead_units.setdefault(node, Thinned()).append(
-                ev.step, float(np.mean(~(units != 0).any(axis=1))))
-
-    def _update_ratios(self, ev: Snapshot) -> None:
-        """‖ΔW‖/‖W‖ per step between two snapshots: how fast each layer's weights move."""
-        prev, steps = self._prev_weights, ev.step - self._prev_weights_step
-        if prev is not None and steps > 0:
-            for node, params in ev.weights.items():
-                num = den = 0.0
-                for name, w in params.items():
-                    old = prev.get(node, {}).get(name)
-                    if old is None or old.shape != w.shape:
-                        continue
-                    num += float(np.sum((w.astype(np.float64) - old) ** 2))
-                    den += float(np.sum(old.astype(np.float64) ** 2))
-                if den > 0 and math.isfinite(num):
-                    self.update_ratio.setdefault(node, Thinned()).append(
-                        ev.step, math.sqrt(num / den) / steps)
-        self._prev_weights = ev.weights
-        self._prev_weights_step = ev.step
+        for table, key in ((self.bands, "bands"), (self.dead_units, "dead_units"),
+                           (self.update_ratio, "update_ratios")):
+            for node, value in ev.summary.get(key, {}).items():
+                table.setdefault(node, Thinned()).append(ev.step, value)

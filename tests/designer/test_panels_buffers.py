@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from compute.events import EpochEnd, Finished, RunStarted, Snapshot, StepEnd
+from compute.training.summary import activation_bands, dead_units, update_ratios
 from designer.training.history import RunHistory, Thinned
 from designer.training.series import Series, debiased_ema
 
@@ -110,9 +111,14 @@ def test_history_files_each_event_and_stays_bounded_over_100000_steps():
     acts = {"x": np.zeros((4, 2), np.float32),
             "h": np.array([[0, 1, 0, 2], [0, 3, 0, 0], [0, 1, 0, 1], [0, 2, 0, 0]], np.float32)}
     weights = {"h": {"W": np.ones((2, 4), np.float32)}}
-    run.handle(Snapshot(1, 100, np.zeros((4, 2), np.float32), None, acts, weights))
+    summary = {"bands": activation_bands(acts, skip=["x"]),
+               "dead_units": dead_units(acts, ["h"]),
+               "update_ratios": update_ratios(weights, None, 100)}
+    run.handle(Snapshot(1, 100, np.zeros((4, 2), np.float32), None, acts, weights, {}, summary))
     weights2 = {"h": {"W": np.full((2, 4), 1.5, np.float32)}}
-    run.handle(Snapshot(1, 200, np.zeros((4, 2), np.float32), None, acts, weights2))
+    summary = {**summary, "update_ratios": update_ratios(weights2, weights, 100)}
+    run.handle(Snapshot(1, 200, np.zeros((4, 2), np.float32), None, acts, weights2, {}, summary))
+    assert set(run.bands) == {"h"} and len(run.update_ratio["h"].rows) == 1
     assert run.dead_units["h"].values()[-1] == pytest.approx(0.5)    # units 0 and 2 never fire
     steps, pct = run.bands["h"].steps(), run.bands["h"].values()
     np.testing.assert_allclose(pct[-1], np.percentile(acts["h"], [5, 25, 50, 75, 95]))
