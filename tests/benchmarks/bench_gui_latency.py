@@ -22,7 +22,8 @@ presses Train and, until the run ends, measures:
   during the run (/proc/pressure/io): a thread that touches a file then may wait too.
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
-it also says when each gap longer than BENCH_GAP_MS (default 50) fell and which redraws
+it also says when each gap longer than BENCH_GAP_MS (default 50) fell, how much of it the
+GUI thread spent on a CPU (the rest it waited: for a core, a lock, the disk), which redraws
 and paints (over 2 ms) fell in it, and each panel's redraw times. With BENCH_STACKS=1
 too, a thread samples the GUI thread's stack every 2 ms and each such gap lists the
 stacks seen in it, most frequent first (how the causes of long frames were found; the
@@ -226,7 +227,9 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(1)
-        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        cpu: list[float] = []       # the GUI thread's CPU time at each tick
+        timer.timeout.connect(lambda: (ticks.append(time.perf_counter()),
+                                       cpu.append(time.thread_time())))
         timer.start()
         loop = QEventLoop()
         ended: list[float] = []
@@ -268,9 +271,11 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                           if b > ticks[i] and a < ticks[i + 1] and b - a > 0.002]
                 machine = " A stall probe stalled too." if probe.stalled(
                     ticks[i], ticks[i + 1]) else ""
+                ran = 1000 * (cpu[i + 1] - cpu[i])
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "
                       f"{ticks[i] - start:.3f} s after "
-                      f"Train, {ticks[i] - end:+.3f} s from the run's end; in it (ms): "
+                      f"Train, {ticks[i] - end:+.3f} s from the run's end; the GUI thread "
+                      f"ran {ran:.0f} ms of it; in it (ms): "
                       + (", ".join(inside) or "no redraw or paint") + "." + machine)
                 for n, stack in (sampler.between(ticks[i], ticks[i + 1]) if sampler else ()):
                     print(f"      {n:3d} x {stack}")
