@@ -98,6 +98,14 @@ def test_panels_hold_the_trainers_values(qtbot, spirals, tmp_path):
         assert counts.sum() == W.size
         ref, _ = np.histogram(W, bins=len(counts))
         np.testing.assert_array_equal(counts, ref)
+    # and the update ratios the trainer summarised, from the second snapshot on
+    ratios = panels["weights"].ratios
+    run_ratios = w.training.session.current.update_ratio
+    assert set(ratios) == {"h1", "h2", "logits"} == set(run_ratios)
+    for node, curve in ratios.items():
+        _, ys = data(curve)
+        np.testing.assert_allclose(ys, run_ratios[node].values())
+        assert len(ys) >= 1 and (ys > 0).all()
 
     # decision boundary: the final model's outputs over the grid
     b = last.probes["boundary"]
