@@ -23,7 +23,8 @@ presses Train and, until the run ends, measures:
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell, how much of it the
-GUI thread spent on a CPU (the rest it waited: for a core, a lock, the disk), which redraws
+GUI thread spent on a CPU and how much waiting for one (the rest it slept: on a lock, the
+disk), which redraws
 and paints (over 2 ms) fell in it, and each panel's redraw times. With BENCH_STACKS=1
 too, a thread samples the GUI thread's stack every 2 ms and each such gap lists the
 stacks seen in it, most frequent first (how the causes of long frames were found; the
@@ -37,6 +38,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -75,7 +77,6 @@ class StallProbe:
 
     def __init__(self) -> None:
         import subprocess
-        import threading
 
         self.stalls: list[tuple[float, float]] = []
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [-1]
@@ -112,8 +113,6 @@ class StackSampler:
     DEPTH = 6
 
     def __init__(self) -> None:
-        import threading
-
         self.samples: list[tuple[float, str]] = []
         self._main = threading.main_thread().ident
         self._stop = threading.Event()
@@ -152,6 +151,26 @@ def cpu_ticks() -> tuple[int, int]:
     except (OSError, ValueError):
         return 0, 0
     return fields[7], sum(fields)
+
+
+def thread_sched_reader():
+    """A function giving the calling thread's (time on a CPU, time runnable but waiting
+    for one), as Linux's /proc/.../schedstat bytes (read in about 1 µs, parsed only for a
+    long gap), or its CPU time alone where there is no such file."""
+    try:
+        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY)
+        os.pread(fd, 64, 0)
+    except (OSError, AttributeError):
+        return time.thread_time
+    return lambda: os.pread(fd, 64, 0)
+
+
+def sched_delta(a, b) -> tuple[float, float | None]:
+    """Milliseconds (on a CPU, waiting for one) between two `thread_sched_reader` values."""
+    if isinstance(a, float):
+        return 1000 * (b - a), None
+    (ran0, wait0), (ran1, wait1) = (map(int, v.split()[:2]) for v in (a, b))
+    return (ran1 - ran0) / 1e6, (wait1 - wait0) / 1e6
 
 
 def io_wait_us() -> int:
@@ -227,9 +246,10 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(1)
-        cpu: list[float] = []       # the GUI thread's CPU time at each tick
+        sched: list = []            # the GUI thread's scheduler counters at each tick
+        read_sched = thread_sched_reader()
         timer.timeout.connect(lambda: (ticks.append(time.perf_counter()),
-                                       cpu.append(time.thread_time())))
+                                       sched.append(read_sched())))
         timer.start()
         loop = QEventLoop()
         ended: list[float] = []
@@ -271,11 +291,13 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                           if b > ticks[i] and a < ticks[i + 1] and b - a > 0.002]
                 machine = " A stall probe stalled too." if probe.stalled(
                     ticks[i], ticks[i + 1]) else ""
-                ran = 1000 * (cpu[i + 1] - cpu[i])
+                ran, queued = sched_delta(sched[i], sched[i + 1])
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "
                       f"{ticks[i] - start:.3f} s after "
                       f"Train, {ticks[i] - end:+.3f} s from the run's end; the GUI thread "
-                      f"ran {ran:.0f} ms of it; in it (ms): "
+                      f"ran {ran:.0f} ms of it" + (f" and waited {queued:.0f} ms for a "
+                                                   "core" if queued is not None else "")
+                      + "; in it (ms): "
                       + (", ".join(inside) or "no redraw or paint") + "." + machine)
                 for n, stack in (sampler.between(ticks[i], ticks[i + 1]) if sampler else ()):
                     print(f"      {n:3d} x {stack}")
