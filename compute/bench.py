@@ -29,14 +29,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .bench_workloads import (WORKLOADS, Workload, import_torch, netwright_step,
                               torch_step)
-from .prepare import EXAMPLES
+from .prepare import EXAMPLES, first_project_step
 from .processes import ROOT, child_env
 
 SETTLE_S = 0.3       # pause before each timed block (see `alternate`)
@@ -186,7 +185,8 @@ def child(argv: Sequence[str]) -> int:
     kind, key, side = argv
     keys = list(WORKLOADS) if key in ALL else key.split(",")
     if kind == "first-step" and key.startswith("example:"):
-        print(json.dumps({"done": first_project_step(EXAMPLES / f"{key[8:]}.netw")}))
+        path = EXAMPLES / f"{key.removeprefix('example:')}.netw"
+        print(json.dumps({"done": first_project_step(path)}))
         return 0
     if kind == "first-step":
         if key == "prepared":
@@ -215,27 +215,6 @@ def child(argv: Sequence[str]) -> int:
         step()
     print(json.dumps({"base_kib": base, "peak_kib": _status_kib("VmHWM")}))
     return 0
-
-
-def first_project_step(path: Path) -> float:
-    """Load a project, make its data and model, and train until its first step ends, as
-    `netwright-cli train` does; the time.time() at which it ended."""
-    from .events import StepEnd
-    from .project import load_project
-    from .training.trainer import Trainer
-
-    ended: list[float] = []
-
-    def at_the_first_step(event) -> None:
-        if isinstance(event, StepEnd) and not ended:
-            ended.append(time.time())
-            trainer.stop()
-
-    trainer = Trainer(load_project(path), callbacks=[at_the_first_step])
-    trainer.run()
-    if not ended:
-        raise RuntimeError(f"{path.name}: the run ended before its first step")
-    return ended[0]
 
 
 def _status_kib(field: str) -> int:
@@ -384,10 +363,8 @@ def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) ->
     warm = found["warm"] = first_step_times(train + examples, a.threads, cold=False)
     cold = found["cold"] = {} if a.quick else first_step_times(train, a.threads, cold=True)
     print("\nprocess start to first training step, seconds (warm Numba cache / empty cache):")
-    titles = {"all": "all workloads, one process",
-              "prepared": f"all, prepared on {a.threads} processes"}
     for k in train + (list(ALL) if cold else []) + examples:
-        title = WORKLOADS[k].title if k in WORKLOADS else titles.get(k, k)
+        title = start_title(k, a.threads)
         w, c = warm.get(k, {}), cold.get(k, {})
         print(f"  {title:<32} netwright {w.get('netwright', float('nan')):6.2f} / "
               f"{c.get('netwright', float('nan')):6.2f}   pytorch "
@@ -409,6 +386,14 @@ def extras(keys: list[str], rows: list[Row], a, repeats: int, seconds: float) ->
     return found
 
 
+def start_title(key: str, threads: int = 0) -> str:
+    """How the start-up table names a workload, an example ("example:NAME") or ALL's."""
+    if key in WORKLOADS:
+        return WORKLOADS[key].title
+    return {"all": "all workloads, one process",
+            "prepared": f"all, prepared on {threads} processes"}.get(key, key)
+
+
 def print_targets(keys: list[str], rows: list[Row], found: dict) -> None:
     """The issue's targets, each with the measured value and whether it is met."""
     lines = []
@@ -428,8 +413,7 @@ def print_targets(keys: list[str], rows: list[Row], found: dict) -> None:
         check(f"diagnostics <= 5% at the trainer's rate: {WORKLOADS[k].title}",
               f"{rate:+.2%} (on every step: {every:+.1%})", rate <= 0.05)
     for k, t in found.get("warm", {}).items():
-        name = WORKLOADS[k].title if k in WORKLOADS else k
-        check(f"warm start <= 1 s: {name}", f"{t['netwright']:.2f} s",
+        check(f"warm start <= 1 s: {start_title(k)}", f"{t['netwright']:.2f} s",
               t["netwright"] <= 1.0)
     if "prepared" in found.get("cold", {}):
         t, one = (found["cold"][k]["netwright"] for k in ("prepared", "all"))

@@ -71,7 +71,7 @@ def run_specimen(name: str) -> int:
         if kind == "workload":
             _first_workload_step(key)
         elif kind == "example":
-            _first_project_step(EXAMPLES / f"{key}.netw")
+            first_project_step(EXAMPLES / f"{key}.netw")
         else:
             raise ValueError(f"unknown specimen {name!r}: expected workload:KEY or "
                              "example:NAME")
@@ -89,19 +89,25 @@ def _first_workload_step(key: str) -> None:
     netwright_step(dataclasses.replace(w, infer=True))()
 
 
-def _first_project_step(path: Path) -> None:
+def first_project_step(path: Path) -> float:
+    """Load a project, make its data and model, and train until its first step ends, as
+    `netwright-cli train` does; the time.time() at which that step ended."""
     from .events import StepEnd
     from .project import load_project
     from .training.trainer import Trainer
 
-    trainer: Trainer | None = None
+    ended: list[float] = []
 
     def stop_after_the_first_step(event) -> None:
-        if isinstance(event, StepEnd):
+        if isinstance(event, StepEnd) and not ended:
+            ended.append(time.time())
             trainer.stop()
 
     trainer = Trainer(load_project(path), callbacks=[stop_after_the_first_step])
     trainer.run()
+    if not ended:
+        raise RuntimeError(f"{path.name}: the run ended before its first step")
+    return ended[0]
 
 
 # -- the stamp -----------------------------------------------------------------------------
