@@ -239,8 +239,9 @@ def numpy_blas_threads(n: int | None) -> None:
 
     SciPy's serves ``np.dot`` inside kernels: the recurrent time loop's small per-step
     products off float32 (float32 takes `packed.product`), too small to share: letting it
-    start threads made the recurrent workloads 3-4x slower on 2 cores. NumPy's serves the layers' GEMMs; a model whose layers run
-    parallel work of their own sets it to 1 while it runs (`threads.engage` says why).
+    start threads made the recurrent workloads 3-4x slower on 2 cores. NumPy's serves the
+    layers' GEMMs; a model whose layers run parallel work of their own sets it to 1 while
+    it runs (`threads.engage` says why).
     Other libraries (PyTorch's, say) are left alone.
     """
     global _blas
