@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+import numpy.ma  # noqa: F401  (np.median imports it at its first use: 20 ms of a frame
+#                  of a run, where the window's start does not notice)
 
 SEVERITIES = ("error", "warning", "info")
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.ma  # noqa: F401  (np.median, in the diagnosis, imports it at its first use:
-#                  20 ms of a frame of a run, where the window's start does not notice)
 
 from compute.events import Compiling, EpochEnd, Finished, RunStarted, Snapshot, StepEnd
 
