@@ -33,6 +33,7 @@ sampling itself costs the window a little).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -153,6 +154,7 @@ def cpu_ticks() -> tuple[int, int]:
     return fields[7], sum(fields)
 
 
+@functools.cache     # opened once, not once a run: `measure` runs on the GUI thread
 def thread_sched_reader():
     """A function giving the calling thread's (time on a CPU, time runnable but waiting
     for one), as Linux's /proc/.../schedstat bytes (read in about 1 µs, parsed only for a
