@@ -25,10 +25,9 @@ Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_V
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell, how much of it the
 GUI thread spent on a CPU and how much waiting for one (the rest it slept: on a lock, the
 disk, or the machine paused), which redraws and paints (over 2 ms) fell in it, and each
-panel's redraw times. With BENCH_STACKS=1
-too, a thread samples the GUI thread's stack every 2 ms and each such gap lists the
-stacks seen in it, most frequent first (how the causes of long frames were found; the
-sampling itself costs the window a little).
+panel's redraw times. With BENCH_STACKS=1 too, a thread samples the GUI thread's stack
+every 2 ms and each such gap lists the stacks seen in it, most frequent first (how the
+causes of long frames were found; the sampling itself costs the window a little).
 """
 from __future__ import annotations
 
