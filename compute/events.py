@@ -69,8 +69,8 @@ class Snapshot:
     activations: dict[str, np.ndarray]             # every node's output for those samples
     weights: dict[str, dict[str, np.ndarray]]      # copies of model.params
     probes: dict[str, Any] = field(default_factory=dict)  # results of the trainer's probes
-    # per node: "bands" (activation percentiles), "dead_units", "update_ratios" (see
-    # training.summary); computed beside the snapshot, so the window need not
+    # per node: "bands" (activation percentiles), "dead_units", "update_ratios": added by
+    # the window's training process (training.summary), so the window need not
     summary: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 

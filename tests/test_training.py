@@ -18,6 +18,7 @@ from compute.model import build_model
 from compute.project import Project, load_project
 from compute.training import History, Trainer, train
 from compute.training.metrics import Metrics
+from compute.training.summary import Summarized
 from compute.weights import load_weights, model_arrays
 
 
@@ -209,15 +210,19 @@ def test_snapshot_holds_activations_weights_and_probe_results():
     assert isinstance(last.probes["broken"], RuntimeError)
 
 
-def test_snapshot_carries_the_summary_the_panels_draw():
+def test_snapshots_carry_the_summary_the_panels_draw():
     """Percentiles of every layer's activations, dead ReLU units and the update-to-weight
-    ratio since the snapshot before: made by the trainer, so the window only files them."""
-    snaps = []
+    ratio since the snapshot before: added in the window's training process (Summarized),
+    so the window only files them; a headless run does not pay for them."""
+    snaps, plain = [], []
     trainer = Trainer(make_project(mlp_graph((32, 8), "relu"), epochs=2, snapshot_every=3),
-                      callbacks=[lambda e: snaps.append(e) if isinstance(e, Snapshot) else None],
+                      callbacks=[lambda e: plain.append(e) if isinstance(e, Snapshot) else None],
                       snapshot_samples=16)
+    trainer.callbacks.append(Summarized(
+        trainer.model, lambda e: snaps.append(e) if isinstance(e, Snapshot) else None))
     trainer.run()
-    assert len(snaps) >= 3
+    assert len(snaps) >= 3 and len(plain) == len(snaps)
+    assert all(p.summary == {} for p in plain)
     for before, snap in zip([None] + snaps, snaps):
         s = snap.summary
         assert set(s["bands"]) == {"h1", "h2", "fc", "out"}          # every node but the input

@@ -44,6 +44,7 @@ from compute.errors import NetwrightError, ProjectError
 from compute.kernels import warm_up
 from compute.project import Project
 from compute.training.probes import make_probes
+from compute.training.summary import Summarized
 from compute.training.trainer import Trainer
 from compute.weights import load_weights, model_arrays
 
@@ -164,7 +165,8 @@ class Host:
     def _run(self, job: dict) -> None:
         try:
             project = Project.from_dict(job["project"], job.get("path"))
-            trainer = Trainer(project, callbacks=[self.post])
+            trainer = Trainer(project)
+            trainer.callbacks.append(Summarized(trainer.model, self.post))
             trainer.callbacks.append(Throttle(trainer, job.get("snapshots_per_s",
                                                                SNAPSHOTS_PER_S)))
             trainer.probes.update(make_probes(trainer.model, trainer.dataset,

@@ -39,7 +39,6 @@ from .feed import Feed
 from .metrics import Metrics, evaluate, metric_kind
 from .runfolder import RunFolder
 from .setup import as_trained, check_fit, check_graph, overridden
-from .summary import snapshot_summary
 
 Callback = Callable[[Any], None]
 DIAGNOSTICS_EVERY = 10          # steps between two diagnostic steps by default
@@ -113,7 +112,6 @@ class Trainer:
         self.diagnostics_every = diagnostics_every
         self.as_trained = as_trained(project, raw)
         self._snap_x, self._snap_t = self.feed.samples(snapshot_samples)
-        self._last_snapshot: tuple[int, dict] | None = None     # (step, weights)
         self._params = self.model.parameters()
         self._arrays = [a for _, _, a in self._params]
         self._stop = threading.Event()
@@ -351,13 +349,11 @@ class Trainer:
                 return
             acts = {n: np.array(v, copy=True) for n, v in m.values.items()}
             weights = {n: {k: v.copy() for k, v in p.items()} for n, p in m.params.items()}
-            summary = snapshot_summary(m, acts, weights, self._last_snapshot, self.step)
-            self._last_snapshot = (self.step, weights)
             probes = {}
             for name, fn in self.probes.items():
                 probes[name] = call_probe(fn, m)
         self._emit(Snapshot(epoch, self.step, self._snap_x.copy(), self._snap_t.copy(),
-                            acts, weights, probes, summary))
+                            acts, weights, probes))
 
     def _compiling(self, kernel: str) -> None:
         """Numba began compiling a kernel; only this run's own thread's compiles count."""

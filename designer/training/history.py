@@ -3,7 +3,7 @@
 The worker hands events over on the GUI thread; `RunHistory.handle` files each one into
 bounded buffers that the panels draw from. Nothing here is invented: every number is a
 value some event carried, or a summary of a snapshot (percentiles, ratios) that the
-trainer computed from it.
+training process computed from it.
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ class RunHistory:
                 self._series(self.saturated, node).append(ev.step, st["saturated_fraction"])
 
     def _snapshot(self, ev: Snapshot) -> None:
-        """The snapshot, and the summary the trainer made of it (training.summary: reading
+        """The snapshot, and the summary the training process made of it (training.summary: reading
         every activation and weight here took frames of up to 0.4 s)."""
         self.snapshot = ev
         self.snapshots_seen += 1

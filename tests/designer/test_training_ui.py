@@ -98,7 +98,7 @@ def test_panels_hold_the_trainers_values(qtbot, spirals, tmp_path):
         assert counts.sum() == W.size
         ref, _ = np.histogram(W, bins=len(counts))
         np.testing.assert_array_equal(counts, ref)
-    # and the update ratios the trainer summarised, from the second snapshot on
+    # and the update ratios the training process summarised, from the second snapshot on
     ratios = panels["weights"].ratios
     run_ratios = w.training.session.current.update_ratio
     assert set(ratios) == {"h1", "h2", "logits"} == set(run_ratios)
