@@ -27,7 +27,12 @@ GUI thread spent on a CPU and how much waiting for one (the rest it slept: on a 
 disk, or the machine paused), which redraws and paints (over 2 ms) fell in it, and each
 panel's redraw times. With BENCH_STACKS=1 too, a thread samples the GUI thread's stack
 every 2 ms and each such gap lists the stacks seen in it, most frequent first (how the
-causes of long frames were found; the sampling itself costs the window a little).
+causes of long frames were found; the sampling itself costs the window a little). With
+BENCH_WATCH=1 too, a process beside the window (`thread_watch`) samples every 1 ms, from
+/proc, what the kernel says of the GUI thread (running, waiting for a CPU, asleep in
+which system call, and where in the kernel), the CPUs' stolen time, and which other
+threads ran or were held in the kernel meanwhile; each long gap says what it saw (it
+costs the machine about a sixth of a CPU).
 """
 from __future__ import annotations
 
@@ -142,6 +147,44 @@ class StackSampler:
         self._thread.join(1)
 
 
+class ThreadWatcher:
+    """`thread_watch` in a process of its own (BENCH_WATCH): what the GUI thread was doing
+    during a gap as the kernel saw it (running, waiting for a CPU, or asleep in which system
+    call), the CPUs' stolen time, and which other threads ran meanwhile."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.benchmarks.thread_watch", str(os.getpid()),
+             str(threading.get_native_id())], cwd=ROOT, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+
+    def clear(self) -> None:
+        self.process.stdin.write("clear\n")
+        self.process.stdin.flush()
+
+    def between(self, start: float, end: float) -> dict:
+        self.process.stdin.write(f"query {start} {end}\n")
+        self.process.stdin.flush()
+        seen = json.loads(self.process.stdout.readline())
+        names = {str(t.native_id): t.name for t in threading.enumerate()}
+
+        def named(key: str) -> str:     # "window TID comm": this process's thread names
+            words = key.split(" ", 2)
+            if words[0] == "window" and len(words) == 3:
+                words[1] = names.get(words[1], words[1])
+            return " ".join(words)
+        for part in ("others running", "others in the kernel"):
+            seen[part] = {named(k): n for k, n in seen.get(part, {}).items()}
+        return seen
+
+    def close(self) -> None:
+        self.process.stdin.write("quit\n")
+        self.process.stdin.close()
+        self.process.wait(5)
+
+
 def cpu_ticks() -> tuple[int, int]:
     """(ticks the hypervisor stole from this machine's CPUs, all ticks) so far, from
     /proc/stat; (0, 0) where there is none."""
@@ -186,7 +229,8 @@ def io_wait_us() -> int:
 
 
 def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
-            probe: StallProbe, sampler: StackSampler | None = None) -> dict:
+            probe: StallProbe, sampler: StackSampler | None = None,
+            watcher: ThreadWatcher | None = None) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from pyqtgraph.widgets.GraphicsView import GraphicsView
@@ -257,6 +301,8 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         session.worker.done.connect(lambda *_: ended.append(time.perf_counter()))
         session.worker.done.connect(loop.quit)
         QTimer.singleShot(int(seconds * 1000), session.stop)     # a run that is too long
+        if watcher:
+            watcher.clear()
         w.training.actions["train"].trigger()
         start = time.perf_counter()
         stolen, io_before = cpu_ticks(), io_wait_us()
@@ -302,6 +348,8 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                       + (", ".join(inside) or "no redraw or paint") + "." + machine)
                 for n, stack in (sampler.between(ticks[i], ticks[i + 1]) if sampler else ()):
                     print(f"      {n:3d} x {stack}")
+                if watcher:
+                    print(f"      watched: {watcher.between(ticks[i], ticks[i + 1])}")
             for name, times in sorted(per_panel.items()):
                 t = np.array(times) * 1000
                 print(f"  {path.stem} {name:18s} n={len(t):4d} median {np.median(t):7.1f} "
@@ -359,14 +407,16 @@ def main(argv: list[str] | None = None) -> int:
         QSettings.setPath(fmt, QSettings.UserScope, settings_dir)
     probe = StallProbe()
     sampler = StackSampler() if os.environ.get("BENCH_STACKS") else None
+    watcher = ThreadWatcher() if os.environ.get("BENCH_WATCH") else None
     try:
         rows = [measure((ROOT / p) if not Path(p).is_absolute() else Path(p), args.epochs,
-                        args.seconds, app, panel, probe, sampler)
+                        args.seconds, app, panel, probe, sampler, watcher)
                 for panel in panels for p in args.projects]
     finally:
         probe.close()       # a stall is reported as it ends: after the run, at times
-        if sampler:
-            sampler.close()
+        for helper in (sampler, watcher):
+            if helper:
+                helper.close()
     for r in rows:
         r["machine"] = sum(probe.stalled(a, b) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",

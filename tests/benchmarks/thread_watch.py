@@ -1,0 +1,212 @@
+"""A process that watches the window's threads from outside (the latency benchmark's
+BENCH_WATCH): `python -m tests.benchmarks.thread_watch PID TID`.
+
+Every millisecond it reads, from /proc, the GUI thread's (TID of process PID) state, CPU,
+system call and scheduler counters, every CPU's stolen time, and which other threads of
+the window's process and of its children (the training hosts) are running or waiting for
+a CPU, and where in the kernel any of them is held (its kernel stack: root only). It runs beside the window, not in it, so it holds no lock of the window's and its
+own sampling shows when the machine stalled it too.
+
+On stdin it answers `query START END` (time.perf_counter seconds) with one line of JSON:
+what it saw in that window of time. `quit` ends it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+
+SYSCALLS = {"0": "read", "1": "write", "7": "poll", "23": "select", "35": "nanosleep",
+            "202": "futex", "230": "clock_nanosleep", "232": "epoll_wait", "271": "ppoll",
+            "281": "epoll_pwait", "-1": "none (blocked in the kernel)",
+            "running": "running"}
+
+
+def read(fd: int) -> str:
+    try:
+        return os.pread(fd, 4096, 0).decode("ascii", "replace")
+    except OSError:             # the thread has ended
+        return ""
+
+
+class Others:
+    """The threads of the window's process and of its child processes, refreshed now and
+    then: which of them are running ("R") at a sample."""
+
+    def __init__(self, pid: int, skip: int) -> None:
+        self.pid, self.skip = pid, skip
+        self.fds: dict[tuple[int, int], int] = {}
+        self.names: dict[tuple[int, int], str] = {}
+
+    def refresh(self) -> None:
+        pids = [self.pid]
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+        seen = set()
+        for pid in pids:
+            role = self._role(pid)
+            if role is None:
+                continue
+            try:
+                tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            except OSError:
+                continue
+            for tid in tids:
+                key = (pid, tid)
+                seen.add(key)
+                if key in self.fds or tid == self.skip:
+                    continue
+                try:
+                    self.fds[key] = os.open(f"/proc/{pid}/task/{tid}/stat", os.O_RDONLY)
+                    with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                self.names[key] = f"{role} {tid} {comm}"
+        for key in set(self.fds) - seen:
+            os.close(self.fds.pop(key))
+
+    def _role(self, pid: int) -> str | None:
+        """"window", "host PID", "probe PID" (the benchmark's stall probes), or None for
+        this watcher and processes gone."""
+        if pid == self.pid:
+            return "window"
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        if pid == os.getpid() or "thread_watch" in command:
+            return None
+        return f"{'host' if 'training.host' in command else 'probe'} {pid}"
+
+    def now(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the threads running or runnable, those asleep in the kernel with their kernel
+        stacks)."""
+        running, blocked = [], []
+        for (pid, tid), fd in self.fds.items():
+            letter = state(fd)
+            if letter == "R":
+                running.append(self.names[pid, tid])
+            elif letter == "D":
+                blocked.append(f"{self.names[pid, tid]}: {kernel_stack(pid, tid)}")
+        return tuple(running), tuple(blocked)
+
+
+def kernel_thread(name: str) -> int | None:
+    """The stat file (open) of the kernel thread called `name`, if there is one."""
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if entry.isdigit() and f.read().strip() == name:
+                    return os.open(f"/proc/{entry}/stat", os.O_RDONLY)
+        except OSError:
+            continue
+    return None
+
+
+def state(fd: int | None) -> str:
+    """The state letter of a stat file: R running or runnable, S asleep, D in the kernel."""
+    text = read(fd) if fd is not None else ""
+    return text[text.rindex(")") + 2] if text else "?"
+
+
+def kernel_stack(pid: int, tid: int, depth: int = 8) -> str:
+    """Where a thread is in the kernel, innermost first (root only; "" otherwise)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stack") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return ""
+    return " < ".join(line.split("] ", 1)[-1].split("+")[0] for line in lines[:depth] if line)
+
+
+def watch(pid: int, tid: int, samples: list, stop: threading.Event) -> None:
+    base = f"/proc/{pid}/task/{tid}/"
+    stat, syscall, sched = (os.open(base + name, os.O_RDONLY)
+                            for name in ("stat", "syscall", "schedstat"))
+    cpus = os.open("/proc/stat", os.O_RDONLY)
+    # khugepaged (nice 19) collapses a process's pages into huge pages holding its memory
+    # map lock for writing; on a busy machine it may wait long for a CPU meanwhile
+    khugepaged = kernel_thread("khugepaged")
+    try:
+        collapsed = os.open("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed",
+                            os.O_RDONLY)
+    except OSError:
+        collapsed = None
+    others = Others(pid, tid)
+    n = 0
+    while not stop.is_set():
+        if n % 50 == 0:
+            others.refresh()
+        n += 1
+        t = time.perf_counter()
+        fields = read(stat)
+        if not fields:
+            return
+        rest = fields[fields.rindex(")") + 2:].split()
+        steal = tuple(int(line.split()[8]) for line in read(cpus).splitlines()
+                      if line.startswith("cpu") and line[3].isdigit())
+        ran, queued = map(int, read(sched).split()[:2])
+        running, blocked = others.now()
+        samples.append((t, rest[0], int(rest[36]), read(syscall).split(" ", 1)[0].strip(),
+                        ran, queued, steal, running, state(khugepaged),
+                        int(read(collapsed) or 0) if collapsed is not None else 0,
+                        kernel_stack(pid, tid) if rest[0] == "D" else "", blocked))
+        time.sleep(0.001)
+
+
+def summary(samples: list, start: float, end: float) -> dict:
+    """What the samples between start and end show (one sample either side included)."""
+    inside = [s for s in samples if start <= s[0] <= end]
+    before = [s for s in samples if s[0] < start][-1:]
+    after = [s for s in samples if s[0] > end][:1]
+    span = before + inside + after
+    if len(span) < 2:
+        return {"samples": len(span)}
+    times = [s[0] for s in span]
+    hz = os.sysconf("SC_CLK_TCK")
+    first, last = span[0], span[-1]
+    return {
+        "samples": len(inside),
+        "watcher's longest pause ms": round(1000 * max(b - a for a, b in zip(times, times[1:])), 1),
+        "GUI states": dict(Counter(s[1] for s in inside)),
+        "GUI cpus": dict(Counter(s[2] for s in inside)),
+        "GUI syscalls": dict(Counter(SYSCALLS.get(s[3], s[3]) for s in inside)),
+        "GUI ran ms": round((last[4] - first[4]) / 1e6, 1),
+        "GUI waited ms": round((last[5] - first[5]) / 1e6, 1),
+        "stolen ms by cpu": [round(1000 * (b - a) / hz) for a, b in zip(first[6], last[6])],
+        "others running": dict(Counter(name for s in inside for name in s[7]).most_common(6)),
+        "khugepaged states": dict(Counter(s[8] for s in inside)),
+        "GUI kernel stacks": dict(Counter(s[10] for s in inside if s[10]).most_common(3)),
+        "others in the kernel": dict(Counter(b for s in inside for b in s[11]).most_common(4)),
+        "pages collapsed": last[9] - first[9],
+    }
+
+
+def main(argv: list[str]) -> int:
+    pid, tid = int(argv[0]), int(argv[1])
+    samples: list = []
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(pid, tid, samples, stop), daemon=True)
+    thread.start()
+    for line in sys.stdin:
+        words = line.split()
+        if words and words[0] == "query":
+            print(json.dumps(summary(samples, float(words[1]), float(words[2]))), flush=True)
+        elif words and words[0] == "clear":
+            del samples[:]
+        elif words and words[0] == "quit":
+            break
+    stop.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
