@@ -28,6 +28,7 @@ class TrainingController(QObject):
         from .session import TrainingSession
 
         calm.collect_on_gui_thread()       # never on another thread (see calm.py)
+        calm.steady_heap()                 # a memory map that rarely changes (calm.py)
         QTimer.singleShot(0, hosts.spare)  # the training process starts while we wait
         self.window = window
         self.session = TrainingSession(window.document, self)
