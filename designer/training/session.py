@@ -192,8 +192,8 @@ class TrainingSession(QObject):
             return
         kinds: set[str] = set()
         for ev in events:
-            if isinstance(ev, RunResult):
-                self._keep_result(run, ev)
+            if isinstance(ev, RunResult):     # building the model: a turn of its own
+                QTimer.singleShot(0, self, lambda ev=ev: self._keep_result(run, ev))
                 kinds.add("result")
                 continue
             kinds.add(run.handle(ev))
@@ -247,10 +247,11 @@ class TrainingSession(QObject):
             if self._forget_runs:
                 self._clear_runs()
             self.settling = False
-        self.settling = True
-        self._in_turns(this_run(lambda: self._diagnose(force=True)),
-                       this_run(lambda: self.run_finished.emit(run)),
-                       this_run(self._catch_up_gradually), settled)
+        self.settling = True        # from the next turn: the run's last events came in this one
+        QTimer.singleShot(0, self, lambda: self._in_turns(
+            this_run(lambda: self._diagnose(force=True)),
+            this_run(lambda: self.run_finished.emit(run)),
+            this_run(self._catch_up_gradually), settled))
 
     def _in_turns(self, *steps) -> None:
         """Run `steps` one per turn of the event loop, so that frames are drawn between

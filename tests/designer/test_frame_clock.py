@@ -59,3 +59,30 @@ def test_a_panel_redraws_at_most_fps_times_a_second_unless_asked(qtbot, tmp_path
     panel.dirty = True
     time.sleep(1.0 / panel_base.FPS + 0.01)
     assert panel.refresh() is True
+
+
+def test_a_runs_end_is_taken_in_turns_of_its_own(qtbot, tmp_path, monkeypatch):
+    """The host's last messages (the final events, the trained weights, the end) arrive in
+    one turn; keeping the weights (a model built) and the final diagnosis each wait for a
+    turn of their own, so no frame holds them all."""
+    from compute.weights import model_arrays
+    from designer.training.session import RunResult
+
+    from .test_training_support import click, wait_finished
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "end")
+    session = w.training.session
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    result = RunResult(model_arrays(session.model), session.evaluation, session.model_graph)
+    calls: list[str] = []
+    keep, diagnose = session._keep_result, session._diagnose
+    monkeypatch.setattr(session, "_keep_result",
+                        lambda *a: (calls.append("keep"), keep(*a)))
+    monkeypatch.setattr(session, "_diagnose",
+                        lambda *a, **k: (calls.append("diagnose"), diagnose(*a, **k)))
+    session._on_events([run.finished, result])      # as the worker hands them over,
+    session._on_done()                               # with the end, in one turn
+    assert calls == [] and session.settling
+    qtbot.waitUntil(lambda: not session.settling, timeout=5000)
+    assert calls[:2] == ["keep", "diagnose"]
