@@ -47,6 +47,9 @@ class LossPanel(Panel):
         self.train_metric = self.metric_plot.plot(name="training", symbol="s", symbolSize=5)
         self.val_metric = self.metric_plot.plot(name="validation", symbol="o", symbolSize=6)
         self.ghosts: dict[int, tuple] = {}       # id(run) -> its faded curves
+        # what the epoch curves and each ghost were last drawn from: unchanged, not set
+        self._epochs_drawn: tuple | None = None
+        self._ghosts_drawn: dict[int, tuple] = {}
         self.loss_range = style.SteadyRange(self.loss_plot)
         self.metric_range = style.SteadyRange(self.metric_plot)
         self.metric_name = "accuracy"
@@ -152,6 +155,7 @@ class LossPanel(Panel):
         if run is None:
             for curve in (self.raw, self.smooth, self.val, self.train_metric, self.val_metric):
                 curve.setData([], [])
+            self._epochs_drawn = None
             self.set_note("Press Train to see the loss fall, step by step.")
             return
         self.set_note(run.name + (f" — {run.error}" if run.error else ""))
@@ -162,14 +166,17 @@ class LossPanel(Panel):
         self.raw.setData(x, self._y(y))
         sx, sy = run.loss.smoothed(self.beta)
         self.smooth.setData(sx, self._y(sy))
-        self.val.setData(*self._yv(run.metric("val_loss")))
-        name = self._metric_for(run)
-        if name != self.metric_name:
-            self.metric_name = name
-            self.metric_plot.setLabel("left", {"accuracy": "accuracy", "r2": "R²",
-                                               "mse": "MSE"}.get(name, name))
-        self.train_metric.setData(*run.metric(name))
-        self.val_metric.setData(*run.metric("val_" + name))
+        epochs = (id(run), len(run.epochs), self.log_box.isChecked())
+        if self._epochs_drawn != epochs:    # the epoch curves: new points once an epoch
+            self._epochs_drawn = epochs     # (set anyway, their symbols were rebuilt)
+            self.val.setData(*self._yv(run.metric("val_loss")))
+            name = self._metric_for(run)
+            if name != self.metric_name:
+                self.metric_name = name
+                self.metric_plot.setLabel("left", {"accuracy": "accuracy", "r2": "R²",
+                                                   "mse": "MSE"}.get(name, name))
+            self.train_metric.setData(*run.metric(name))
+            self.val_metric.setData(*run.metric("val_" + name))
         self._keep_in_view(run, x)
 
     def _keep_in_view(self, run, steps: np.ndarray) -> None:
@@ -211,6 +218,7 @@ class LossPanel(Panel):
         show = self.compare_box.isChecked()
         wanted = {id(r): r for r in earlier} if show else {}
         for key in [k for k in self.ghosts if k not in wanted]:
+            self._ghosts_drawn.pop(key, None)
             for item in self.ghosts.pop(key)[1:]:
                 for plot in (self.loss_plot, self.metric_plot):
                     if item in plot.items:
@@ -221,6 +229,11 @@ class LossPanel(Panel):
             if key not in self.ghosts:
                 self.ghosts[key] = self._make_ghost(run)
             _, smooth, val, metric = self.ghosts[key]
+            drawn = (self.beta, self.log_box.isChecked(), self.metric_name, len(run.loss),
+                     len(run.epochs))
+            if self._ghosts_drawn.get(key) == drawn:    # an earlier run: set once, and
+                continue                                 # again when the view changes
+            self._ghosts_drawn[key] = drawn
             sx, sy = run.loss.smoothed(self.beta)
             smooth.setData(sx, self._y(sy))
             val.setData(*self._yv(run.metric("val_loss")))

@@ -230,3 +230,27 @@ def test_a_fixed_grid_keeps_its_plots_in_place_as_plots_are_added_and_fits_its_w
     left, _, right, _ = lay.getContentsMargins()
     filled = sum(widths) + 2 * lay.horizontalSpacing() + left + right
     assert abs(filled - view.width()) <= 2                     # and filling it
+
+
+def test_the_loss_panel_sets_its_epoch_curves_again_only_when_an_epoch_came(qtbot, tmp_path):
+    """The validation and metric curves (with symbols, whose points pyqtgraph rebuilds at
+    every setData) change once an epoch: a redraw between epochs leaves them alone."""
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=2), "epochs")
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    panel = w.training.panels["loss"]
+    calls = []
+    set_data = panel.val.setData
+    panel.val.setData = lambda *a, **k: (calls.append(a), set_data(*a, **k))
+    panel.refresh(force=True)
+    assert calls == []                      # nothing new since wait_finished's redraw
+    last = run.epochs[-1]
+    run.epochs.append(dict(last, step=last["step"] + 1, val_loss=last["val_loss"] / 2))
+    panel.refresh(force=True)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(panel.val.yData, run.metric("val_loss")[1])
+    panel.log_box.setChecked(True)          # another view of the same points: set again
+    assert len(calls) == 2
+    np.testing.assert_array_equal(panel.val.yData, run.metric("val_loss")[1])   # positive
