@@ -236,9 +236,17 @@ class PredictionsPanel(Panel):
                     self.examples.append(
                         (q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
                                 name=names[0] if i == 0 else None),
+                         None if to_one else
                          q.plot(pen=pg.mkPen(style.class_color(i), width=1.5,
                                              style=Qt.DashLine),
                                 name=names[1] if i == 0 else None)))
+                if to_one:      # the four guesses: one item (an item each cost 1 ms a frame)
+                    self.guesses = pg.ScatterPlotItem(symbol="x", size=10, name=names[1])
+                    q.addItem(self.guesses)
+                    self._guess_pens = [pg.mkPen(style.class_color(i), width=2)
+                                        for i in range(4)]
+                    self._guess_brushes = [pg.mkBrush(style.class_color(i))
+                                           for i in range(4)]
             else:
                 self.gallery.hide()
             self._mode = ("reg", seq, to_one)
@@ -252,22 +260,24 @@ class PredictionsPanel(Panel):
         if seq:
             yield
             ex = res["examples"]
+            guessed: list[tuple[int, float]] = []
             for i, (true_c, pred_c) in enumerate(self.examples):
                 if i < len(ex["true"]):
                     tt = np.asarray(ex["true"][i])
                     pp = np.asarray(ex["pred"][i])
-                    if tt.ndim >= 2:          # many-to-many: the first output over time
+                    if pred_c is not None:    # many-to-many: the first output over time
                         true_c.setData(tt.reshape(len(tt), -1)[:, 0])
                         pred_c.setData(pp.reshape(len(pp), -1)[:, 0])
                     else:                     # many-to-one: the input, then target and guess
                         xs = np.asarray(ex["x"][i]).reshape(len(ex["x"][i]), -1)[:, 0]
                         true_c.setData(np.append(xs, tt.ravel()[:1]))
-                        if pred_c.opts["symbol"] != "x":      # the guess: one cross
-                            pred_c.setSymbol("x")
-                            pred_c.setSymbolSize(10)
-                            pred_c.setSymbolPen(pg.mkPen(style.class_color(i), width=2))
-                        pred_c.setData([len(xs)], pp.ravel()[:1])
-            drawn = [c.getData() for pair in self.examples for c in pair]
+                        guessed.append((len(xs), float(pp.ravel()[0])))
+            drawn = [c.getData() for pair in self.examples for c in pair if c is not None]
+            if to_one:          # each guess a cross in its example's colour
+                n = len(guessed)
+                self.guesses.setData([g[0] for g in guessed], [g[1] for g in guessed],
+                                     pen=self._guess_pens[:n], brush=self._guess_brushes[:n])
+                drawn.append(self.guesses.getData())
             self.examples_range.update(None, [y for _, y in drawn if y is not None],
                                        xs=[x for x, _ in drawn if x is not None])
         with np.errstate(over="ignore", invalid="ignore"):

@@ -288,3 +288,32 @@ def test_the_sequence_examples_plot_is_made_once_and_holds_one_run_at_a_time(qtb
                                       seq["examples"]["pred"][2, :, 0])
         list(pred._regression(reg, 4))
         assert q not in pred.gallery.ci.items and pred.gallery.isHidden()
+
+
+def test_many_to_one_examples_show_the_input_then_the_target_and_each_guess_as_a_cross(
+        qtbot, tmp_path):
+    """For a sequence read into one value: each example's input over time, its target at
+    the next step, and the model's guess there as a cross of the same colour (the four
+    crosses one item: an item each cost a millisecond a frame)."""
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "to-one")
+    pred = w.training.panels["predictions"]
+    rng = np.random.default_rng(1)
+    res = {"kind": "regression", "true": rng.random(8), "pred": rng.random(8),
+           "examples": {"x": rng.random((3, 6, 1)), "true": rng.random((3, 1)),
+                        "pred": rng.random((3, 1))}}
+    pred.reset(None)
+    list(pred._regression(res, 5))
+    ex = res["examples"]
+    for i in range(3):
+        true_c, guess_c = pred.examples[i]
+        assert guess_c is None
+        np.testing.assert_array_equal(true_c.getData()[1],
+                                      np.append(ex["x"][i, :, 0], ex["true"][i, 0]))
+    x, y = pred.guesses.getData()
+    np.testing.assert_array_equal(x, [6, 6, 6])
+    np.testing.assert_allclose(y, ex["pred"][:, 0])
+    assert pred.guesses in pred.sequence_plot.items and len(pred.sequence_plot.legend.items) == 2
+    pens = [p.color().name() for p in pred.guesses.data["pen"]]
+    assert pens == [pg.mkColor(style.class_color(i)).name() for i in range(3)]
