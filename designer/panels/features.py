@@ -125,8 +125,9 @@ class FeatureMapsPanel(Panel):
             box.setMouseEnabled(False, False)
             box.invertY(True)
             item = pg.ImageItem()
-            item.setColorMap(pg.colormap.get(FILTER_CMAP if kind == "filters" else
-                                             "CET-L1" if kind == "input" else MAPS_CMAP))
+            if kind != "input":     # an input in grey, no colour map (see autoencoder.py)
+                item.setColorMap(pg.colormap.get(FILTER_CMAP if kind == "filters" else
+                                                 MAPS_CMAP))
             box.addItem(item)
             self.images[k] = item
 
