@@ -166,9 +166,11 @@ class LossPanel(Panel):
         self.raw.setData(x, self._y(y))
         sx, sy = run.loss.smoothed(self.beta)
         self.smooth.setData(sx, self._y(sy))
+        # the epoch curves get new points once an epoch (set at every redraw, pyqtgraph
+        # rebuilt their symbols each time)
         epochs = (id(run), len(run.epochs), self.log_box.isChecked())
-        if self._epochs_drawn != epochs:    # the epoch curves: new points once an epoch
-            self._epochs_drawn = epochs     # (set anyway, their symbols were rebuilt)
+        if self._epochs_drawn != epochs:
+            self._epochs_drawn = epochs
             self.val.setData(*self._yv(run.metric("val_loss")))
             name = self._metric_for(run)
             if name != self.metric_name:
