@@ -16,6 +16,9 @@ from . import style
 from .base import Panel
 
 SIDE_BY_SIDE = 2.5              # width/height above which the two plots sit side by side
+# an epoch curve marks each epoch up to this many; beyond, a line alone reads better, and
+# a hundred markers on three curves made a paint of 20 ms (a redraw of up to 19)
+MARKED_EPOCHS = 30
 RUN_COLORS = ("#3b6fd4", "#d9752b", "#2ca02c", "#9467bd", "#d0455b", "#17becf", "#8c564b",
               "#bcbd22")
 
@@ -171,14 +174,14 @@ class LossPanel(Panel):
         epochs = (id(run), len(run.epochs), self.log_box.isChecked())
         if self._epochs_drawn != epochs:
             self._epochs_drawn = epochs
-            self.val.setData(*self._yv(run.metric("val_loss")))
+            _by_epoch(self.val, "o", self._yv(run.metric("val_loss")))
             name = self._metric_for(run)
             if name != self.metric_name:
                 self.metric_name = name
                 self.metric_plot.setLabel("left", {"accuracy": "accuracy", "r2": "R²",
                                                    "mse": "MSE"}.get(name, name))
-            self.train_metric.setData(*run.metric(name))
-            self.val_metric.setData(*run.metric("val_" + name))
+            _by_epoch(self.train_metric, "s", run.metric(name))
+            _by_epoch(self.val_metric, "o", run.metric("val_" + name))
         self._keep_in_view(run, x)
 
     def _keep_in_view(self, run, steps: np.ndarray) -> None:
@@ -238,8 +241,8 @@ class LossPanel(Panel):
             self._ghosts_drawn[key] = drawn
             sx, sy = run.loss.smoothed(self.beta)
             smooth.setData(sx, self._y(sy))
-            val.setData(*self._yv(run.metric("val_loss")))
-            metric.setData(*run.metric("val_" + self.metric_name))
+            _by_epoch(val, "o", self._yv(run.metric("val_loss")))
+            _by_epoch(metric, "o", run.metric("val_" + self.metric_name))
 
     def _make_ghost(self, run) -> tuple:
         c = pg.mkColor(run_color(self._run_index(run)))
@@ -253,3 +256,12 @@ class LossPanel(Panel):
                                        symbolBrush=fade, symbolPen=None)
         metric.setZValue(-10)
         return run, smooth, val, metric
+
+
+def _by_epoch(curve, symbol: str, xy: tuple) -> None:
+    """Set an epoch curve, with a marker per epoch while there are MARKED_EPOCHS or
+    fewer."""
+    want = symbol if len(xy[0]) <= MARKED_EPOCHS else None
+    if curve.opts["symbol"] != want:
+        curve.setSymbol(want)
+    curve.setData(*xy)

@@ -254,3 +254,29 @@ def test_the_loss_panel_sets_its_epoch_curves_again_only_when_an_epoch_came(qtbo
     panel.log_box.setChecked(True)          # another view of the same points: set again
     assert len(calls) == 2
     np.testing.assert_array_equal(panel.val.yData, run.metric("val_loss")[1])   # positive
+
+
+def test_the_loss_panels_epoch_curves_mark_each_epoch_only_while_there_are_few(qtbot,
+                                                                             tmp_path):
+    """A marker per epoch up to MARKED_EPOCHS; beyond, the line alone (a hundred markers
+    on three curves made 20 ms paints), with every value still on it."""
+    from designer.panels.loss import MARKED_EPOCHS
+
+    from .test_training_support import spirals_mlp
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=2), "marks")
+    click(qtbot, w, "train")
+    run = wait_finished(qtbot, w)
+    panel = w.training.panels["loss"]
+    curves = (panel.val, panel.train_metric, panel.val_metric)
+    assert [c.opts["symbol"] for c in curves] == ["o", "s", "o"]
+    last = run.epochs[-1]
+    while len(run.epochs) <= MARKED_EPOCHS:
+        run.epochs.append(dict(last, step=last["step"] + len(run.epochs)))
+    panel.refresh(force=True)
+    assert [c.opts["symbol"] for c in curves] == [None, None, None]
+    np.testing.assert_array_equal(panel.val.yData, run.metric("val_loss")[1])
+    assert len(panel.val_metric.xData) == len(run.epochs) == MARKED_EPOCHS + 1
+    del run.epochs[MARKED_EPOCHS:]                  # as few as the line allows: marked
+    panel.refresh(force=True)
+    assert [c.opts["symbol"] for c in curves] == ["o", "s", "o"]
