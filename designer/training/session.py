@@ -247,21 +247,24 @@ class TrainingSession(QObject):
             if self._forget_runs:
                 self._clear_runs()
             self.settling = False
-        self.settling = True        # from the next turn: the run's last events came in this one
-        QTimer.singleShot(0, self, lambda: self._in_turns(
-            this_run(lambda: self._diagnose(force=True)),
-            this_run(lambda: self.run_finished.emit(run)),
-            this_run(self._catch_up_gradually), settled))
+        self.settling = True
+        self._in_turns(this_run(lambda: self._diagnose(force=True)),
+                       this_run(lambda: self.run_finished.emit(run)),
+                       this_run(self._catch_up_gradually), settled)
 
     def _in_turns(self, *steps) -> None:
-        """Run `steps` one per turn of the event loop, so that frames are drawn between
-        them: done all at once, the end of a run cost one 50-60 ms frame."""
+        """Run `steps` one per turn of the event loop, from the next, so that frames are
+        drawn between them and after the turn that asked (done all at once, the end of a
+        run cost one 50-60 ms frame; its first step in the turn that brought the host's
+        last events, with them, 51-83 ms frames)."""
         if not steps:
             return
         first, *rest = steps
-        first()
-        if rest:
-            QTimer.singleShot(0, self, lambda: self._in_turns(*rest))
+
+        def turn() -> None:
+            first()
+            self._in_turns(*rest)
+        QTimer.singleShot(0, self, turn)
 
     def add_view(self, view) -> None:
         """Register something the frame clock redraws: `view.refresh(paced=True)` redraws
