@@ -50,9 +50,7 @@ class LossPanel(Panel):
         self.train_metric = self.metric_plot.plot(name="training", symbol="s", symbolSize=5)
         self.val_metric = self.metric_plot.plot(name="validation", symbol="o", symbolSize=6)
         self.ghosts: dict[int, tuple] = {}       # id(run) -> its faded curves
-        # what the epoch curves and each ghost were last drawn from: unchanged, not set
-        self._epochs_drawn: tuple | None = None
-        self._ghosts_drawn: dict[int, tuple] = {}
+        self._drawn: dict[int, tuple] = {}      # id(run) -> what its curves were set from
         self.loss_range = style.SteadyRange(self.loss_plot)
         self.metric_range = style.SteadyRange(self.metric_plot)
         self.metric_name = "accuracy"
@@ -158,7 +156,7 @@ class LossPanel(Panel):
         if run is None:
             for curve in (self.raw, self.smooth, self.val, self.train_metric, self.val_metric):
                 curve.setData([], [])
-            self._epochs_drawn = None
+            self._drawn.clear()
             self.set_note("Press Train to see the loss fall, step by step.")
             return
         self.set_note(run.name + (f" — {run.error}" if run.error else ""))
@@ -171,9 +169,7 @@ class LossPanel(Panel):
         self.smooth.setData(sx, self._y(sy))
         # the epoch curves get new points once an epoch (set at every redraw, pyqtgraph
         # rebuilt their symbols each time)
-        epochs = (id(run), len(run.epochs), self.log_box.isChecked())
-        if self._epochs_drawn != epochs:
-            self._epochs_drawn = epochs
+        if self._changed(run, "current", len(run.epochs), self.log_box.isChecked()):
             _by_epoch(self.val, "o", self._yv(run.metric("val_loss")))
             name = self._metric_for(run)
             if name != self.metric_name:
@@ -223,7 +219,7 @@ class LossPanel(Panel):
         show = self.compare_box.isChecked()
         wanted = {id(r): r for r in earlier} if show else {}
         for key in [k for k in self.ghosts if k not in wanted]:
-            self._ghosts_drawn.pop(key, None)
+            self._drawn.pop(key, None)
             for item in self.ghosts.pop(key)[1:]:
                 for plot in (self.loss_plot, self.metric_plot):
                     if item in plot.items:
@@ -234,15 +230,21 @@ class LossPanel(Panel):
             if key not in self.ghosts:
                 self.ghosts[key] = self._make_ghost(run)
             _, smooth, val, metric = self.ghosts[key]
-            drawn = (self.beta, self.log_box.isChecked(), self.metric_name, len(run.loss),
-                     len(run.epochs))
-            if self._ghosts_drawn.get(key) == drawn:    # an earlier run: set once, and
-                continue                                 # again when the view changes
-            self._ghosts_drawn[key] = drawn
+            if not self._changed(run, "earlier", self.beta, self.log_box.isChecked(),
+                                 self.metric_name, len(run.loss), len(run.epochs)):
+                continue            # an earlier run: set once, and when the view changes
             sx, sy = run.loss.smoothed(self.beta)
             smooth.setData(sx, self._y(sy))
             _by_epoch(val, "o", self._yv(run.metric("val_loss")))
             _by_epoch(metric, "o", run.metric("val_" + self.metric_name))
+
+    def _changed(self, run, *source) -> bool:
+        """Whether `run`'s curves were last set from another `source` (noting this one):
+        curves set again from the same data cost a redraw for nothing."""
+        if self._drawn.get(id(run)) == source:
+            return False
+        self._drawn[id(run)] = source
+        return True
 
     def _make_ghost(self, run) -> tuple:
         c = pg.mkColor(run_color(self._run_index(run)))
