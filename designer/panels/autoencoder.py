@@ -91,15 +91,7 @@ class AutoencoderPanel(Panel):
                 for i in range(len(x)):
                     if images:
                         yield
-                        vb = self.view.addViewBox(row=r, col=i, lockAspect=True,
-                                                  enableMenu=False)
-                        vb.setMouseEnabled(False, False)
-                        vb.invertY(True)
-                        # grey, without a colour map: its 256-entry table was built at
-                        # every render (170 µs an image; 80 without)
-                        item = pg.ImageItem()
-                        vb.addItem(item)
-                        self.images.append(item)
+                        self.images.append(style.image_box(self.view, r, i)[1])
             if not images:
                 p = self.view.addPlot()
                 style.setup_plot(p, "value", "feature")

@@ -120,16 +120,8 @@ class FeatureMapsPanel(Panel):
                 row += 1
             col = 1 if kind == "filters" else 0
             self.view.addLabel(title, row=2 * row, col=col, size="8pt")
-            box = self.view.addViewBox(row=2 * row + 1, col=col, lockAspect=True,
-                                       enableMenu=False)
-            box.setMouseEnabled(False, False)
-            box.invertY(True)
-            item = pg.ImageItem()
-            if kind != "input":     # an input in grey, no colour map (see autoencoder.py)
-                item.setColorMap(pg.colormap.get(FILTER_CMAP if kind == "filters" else
-                                                 MAPS_CMAP))
-            box.addItem(item)
-            self.images[k] = item
+            cmap = {"filters": FILTER_CMAP, "input": None}.get(kind, MAPS_CMAP)
+            self.images[k] = style.image_box(self.view, 2 * row + 1, col, cmap)[1]
 
     @staticmethod
     def image(snap, key: str, kind: str, i: int) -> np.ndarray:

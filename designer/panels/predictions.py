@@ -162,11 +162,7 @@ class PredictionsPanel(Panel):
             for n in range(len(self.slots), GALLERY):
                 yield                           # a box and its label per part
                 r, c = 2 * (n // GALLERY_COLS), n % GALLERY_COLS
-                vb = self.gallery.addViewBox(row=r, col=c, lockAspect=True, enableMenu=False)
-                vb.setMouseEnabled(False, False)
-                vb.invertY(True)
-                item = pg.ImageItem()       # grey, no colour map (see autoencoder.py)
-                vb.addItem(item)
+                vb, item = style.image_box(self.gallery, r, c)
                 label = self.gallery.addLabel("", row=r + 1, col=c, size="7pt")
                 self.slots.append((vb, item, label))
         names = self._names(None, res["confusion"].shape[0])

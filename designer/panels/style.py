@@ -221,6 +221,22 @@ def legend(plot: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> pg.LegendI
     return plot.addLegend(offset=offset, labelTextSize="8pt", brush=backing)
 
 
+def image_box(layout: pg.GraphicsLayout, row: int | None = None, col: int | None = None,
+              cmap: str | None = None) -> tuple[pg.ViewBox, pg.ImageItem]:
+    """A fixed view box (rows downward, square pixels, no mouse or menu) in `layout` (at
+    row, col, or next) holding one image, coloured by `cmap` or in plain grey: a grey image needs no colour
+    map, whose 256-entry colour table pyqtgraph builds at every render (170 µs an image,
+    80 without)."""
+    box = layout.addViewBox(row=row, col=col, lockAspect=True, enableMenu=False)
+    box.setMouseEnabled(False, False)
+    box.invertY(True)
+    item = pg.ImageItem()
+    if cmap is not None:
+        item.setColorMap(pg.colormap.get(cmap))
+    box.addItem(item)
+    return box, item
+
+
 def positive(y: np.ndarray) -> np.ndarray:
     """Values for a log axis: non-positive ones become NaN (a gap), never a crash."""
     y = np.asarray(y, np.float64).copy()

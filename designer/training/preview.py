@@ -151,19 +151,14 @@ class DatasetPreview(QWidget):
 
     def _images(self, x: np.ndarray, y: np.ndarray, ds) -> None:
         """The first images as one mosaic (one item: cheap to build), labels below."""
-        vb = self.view.addViewBox(lockAspect=True)
-        vb.setMouseEnabled(False, False)
-        vb.invertY(True)
+        _, item = style.image_box(self.view)
         cols = 12
         if x.shape[1] == 1:
-            item = pg.ImageItem(style.mosaic(x[:, 0], cols=cols, normalize="each"))
-            item.setColorMap(pg.colormap.get("CET-L1"))
+            item.setImage(style.mosaic(x[:, 0], cols=cols, normalize="each"))
         else:                      # colour: one mosaic per channel, stacked as RGB
             rgb = np.stack([style.mosaic(x[:, c], cols=cols, normalize="each")
                             for c in range(min(3, x.shape[1]))], axis=-1)
-            item = pg.ImageItem(np.nan_to_num(rgb, nan=1.0))
-            item.setLevels([0, 1])
-        vb.addItem(item)
+            item.setImage(np.nan_to_num(rgb, nan=1.0), levels=[0, 1])
         if ds.class_names and ds.task == "classification" and np.ndim(y[0]) == 0:
             names = [str(ds.class_names[int(k)]) for k in y]
             self.caption.setText(self.caption.text() + "\nlabels: " + " ".join(names))
