@@ -4,8 +4,9 @@ BENCH_WATCH): `python -m tests.benchmarks.thread_watch PID TID`.
 Every millisecond it reads, from /proc, the GUI thread's (TID of process PID) state, CPU,
 system call and scheduler counters, every CPU's stolen time, and which other threads of
 the window's process and of its children (the training hosts) are running or waiting for
-a CPU, and where in the kernel any of them is held (its kernel stack: root only). It runs beside the window, not in it, so it holds no lock of the window's and its
-own sampling shows when the machine stalled it too.
+a CPU, and where in the kernel any of them is held (its kernel stack: root only). It
+runs beside the window, not in it, so it holds no lock of the window's, and its own
+sampling shows when the machine stalled it too.
 
 On stdin it answers `query START END` (time.perf_counter seconds) with one line of JSON:
 what it saw in that window of time. `quit` ends it.
@@ -18,11 +19,28 @@ import sys
 import threading
 import time
 from collections import Counter
+from typing import NamedTuple
 
 SYSCALLS = {"0": "read", "1": "write", "7": "poll", "23": "select", "35": "nanosleep",
             "202": "futex", "230": "clock_nanosleep", "232": "epoll_wait", "271": "ppoll",
             "281": "epoll_pwait", "-1": "none (blocked in the kernel)",
             "running": "running"}
+
+
+class Sample(NamedTuple):
+    """One look at the window, at time `t` (time.perf_counter)."""
+    t: float
+    state: str                  # the GUI thread's: R running or runnable, S, D, ...
+    cpu: int                    # the CPU it ran on last
+    syscall: str                # its system call's number, or "running"
+    ran_ns: int                 # its time on a CPU so far
+    waited_ns: int              # its time runnable, waiting for a CPU, so far
+    stolen: tuple[int, ...]     # each CPU's stolen ticks so far
+    running: tuple[str, ...]    # the other threads running or runnable
+    khugepaged: str             # khugepaged's state
+    collapsed: int              # the pages khugepaged merged so far
+    stack: str                  # the GUI thread's kernel stack, while in state D
+    blocked: tuple[str, ...]    # other threads in state D, with their kernel stacks
 
 
 def read(fd: int) -> str:
@@ -111,10 +129,15 @@ def kernel_thread(name: str) -> int | None:
     return None
 
 
-def state(fd: int | None) -> str:
-    """The state letter of a stat file: R running or runnable, S asleep, D in the kernel."""
+def stat_fields(fd: int | None) -> list[str]:
+    """The fields of a stat file after the command's name: the state first (R running or
+    runnable, S asleep, D held in the kernel); [] for a thread gone."""
     text = read(fd) if fd is not None else ""
-    return text[text.rindex(")") + 2] if text else "?"
+    return text[text.rindex(")") + 2:].split() if text else []
+
+
+def state(fd: int | None) -> str:
+    return (stat_fields(fd) or ["?"])[0]
 
 
 def kernel_stack(pid: int, tid: int, depth: int = 8) -> str:
@@ -147,46 +170,48 @@ def watch(pid: int, tid: int, samples: list, stop: threading.Event) -> None:
             others.refresh()
         n += 1
         t = time.perf_counter()
-        fields = read(stat)
+        fields = stat_fields(stat)
         if not fields:
             return
-        rest = fields[fields.rindex(")") + 2:].split()
         steal = tuple(int(line.split()[8]) for line in read(cpus).splitlines()
                       if line.startswith("cpu") and line[3].isdigit())
         ran, queued = map(int, read(sched).split()[:2])
         running, blocked = others.now()
-        samples.append((t, rest[0], int(rest[36]), read(syscall).split(" ", 1)[0].strip(),
-                        ran, queued, steal, running, state(khugepaged),
-                        int(read(collapsed) or 0) if collapsed is not None else 0,
-                        kernel_stack(pid, tid) if rest[0] == "D" else "", blocked))
+        samples.append(Sample(
+            t, fields[0], int(fields[36]), read(syscall).split(" ", 1)[0].strip(), ran,
+            queued, steal, running, state(khugepaged),
+            int(read(collapsed) or 0) if collapsed is not None else 0,
+            kernel_stack(pid, tid) if fields[0] == "D" else "", blocked))
         time.sleep(0.001)
 
 
 def summary(samples: list, start: float, end: float) -> dict:
     """What the samples between start and end show (one sample either side included)."""
-    inside = [s for s in samples if start <= s[0] <= end]
-    before = [s for s in samples if s[0] < start][-1:]
-    after = [s for s in samples if s[0] > end][:1]
+    inside = [s for s in samples if start <= s.t <= end]
+    before = [s for s in samples if s.t < start][-1:]
+    after = [s for s in samples if s.t > end][:1]
     span = before + inside + after
     if len(span) < 2:
         return {"samples": len(span)}
-    times = [s[0] for s in span]
+    pause = max(b.t - a.t for a, b in zip(span, span[1:]))
     hz = os.sysconf("SC_CLK_TCK")
     first, last = span[0], span[-1]
     return {
         "samples": len(inside),
-        "watcher's longest pause ms": round(1000 * max(b - a for a, b in zip(times, times[1:])), 1),
-        "GUI states": dict(Counter(s[1] for s in inside)),
-        "GUI cpus": dict(Counter(s[2] for s in inside)),
-        "GUI syscalls": dict(Counter(SYSCALLS.get(s[3], s[3]) for s in inside)),
-        "GUI ran ms": round((last[4] - first[4]) / 1e6, 1),
-        "GUI waited ms": round((last[5] - first[5]) / 1e6, 1),
-        "stolen ms by cpu": [round(1000 * (b - a) / hz) for a, b in zip(first[6], last[6])],
-        "others running": dict(Counter(name for s in inside for name in s[7]).most_common(6)),
-        "khugepaged states": dict(Counter(s[8] for s in inside)),
-        "GUI kernel stacks": dict(Counter(s[10] for s in inside if s[10]).most_common(3)),
-        "others in the kernel": dict(Counter(b for s in inside for b in s[11]).most_common(4)),
-        "pages collapsed": last[9] - first[9],
+        "watcher's longest pause ms": round(1000 * pause, 1),
+        "GUI states": dict(Counter(s.state for s in inside)),
+        "GUI cpus": dict(Counter(s.cpu for s in inside)),
+        "GUI syscalls": dict(Counter(SYSCALLS.get(s.syscall, s.syscall) for s in inside)),
+        "GUI ran ms": round((last.ran_ns - first.ran_ns) / 1e6, 1),
+        "GUI waited ms": round((last.waited_ns - first.waited_ns) / 1e6, 1),
+        "stolen ms by cpu": [round(1000 * (b - a) / hz)
+                             for a, b in zip(first.stolen, last.stolen)],
+        "others running": dict(Counter(n for s in inside for n in s.running).most_common(6)),
+        "khugepaged states": dict(Counter(s.khugepaged for s in inside)),
+        "GUI kernel stacks": dict(Counter(s.stack for s in inside if s.stack).most_common(3)),
+        "others in the kernel": dict(Counter(b for s in inside
+                                             for b in s.blocked).most_common(4)),
+        "pages collapsed": last.collapsed - first.collapsed,
     }
 
 
