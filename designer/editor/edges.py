@@ -28,6 +28,7 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(0)
         self._p0 = QPointF()
         self._p1 = QPointF()
+        self._label_box: QRectF | None = None   # where the label sits (`_place_label`)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -44,23 +45,29 @@ class EdgeItem(QGraphicsPathItem):
         self._p0, self._p1 = p0, p1
         self.prepareGeometryChange()
         self.setPath(curve(p0, p1, lane))
+        self._place_label()
 
     def set_label(self, text: str, show: bool) -> None:
         self.prepareGeometryChange()
         self.label, self.show_label = text, show
+        self._place_label()
         self.update()
 
-    def _label_rect(self) -> QRectF | None:
+    def _place_label(self) -> None:
+        """The label's box, at the curve's middle: kept, since Qt asks for the bounding
+        rect two or three times a paint (measuring the text each time was a fifth of a
+        tinted canvas's repaint)."""
         if not (self.show_label and self.label):
-            return None
+            self._label_box = None
+            return
         fm = QFontMetricsF(fonts()[2])
         w, h = fm.horizontalAdvance(self.label) + 10, fm.height() + 4
         mid = self.path().pointAtPercent(0.5)
-        return QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
+        self._label_box = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
 
     def boundingRect(self) -> QRectF:
         r = super().boundingRect().adjusted(-4, -4, 4, 4)
-        lab = self._label_rect()
+        lab = self._label_box
         return r.united(lab) if lab is not None else r
 
     def shape(self) -> QPainterPath:
@@ -77,7 +84,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, width, Qt.SolidLine, Qt.RoundCap))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())
-        lab = self._label_rect()
+        lab = self._label_box
         if lab is not None:
             painter.setPen(QPen(colour, 1))
             painter.setBrush(QColor(t.edge_label_bg))

@@ -6,6 +6,7 @@ colour comes from the current theme at paint time, so a theme switch is a repain
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -21,8 +22,10 @@ PAD = 12.0
 SHAPE_H = 18.0
 
 
+@cache
 def fonts() -> tuple[QFont, QFont, QFont]:
-    """(header, body, small) fonts used by nodes and labels."""
+    """(header, body, small) fonts used by nodes and labels: made once (every edge and
+    node asks at each paint), never changed by their users."""
     header = QFont()
     header.setPointSizeF(9.5)
     header.setBold(True)

@@ -225,6 +225,26 @@ def test_error_badge_and_edge_labels(qtbot, window):
     assert not window.scene.nodes["conv1"].badge.isVisible()
 
 
+def test_an_edges_label_sits_at_the_middle_of_its_curve_as_its_ends_move(qtbot, window):
+    small_graph(window)
+    edge = window.scene.edges[("conv1", 0)]
+
+    def label_box():
+        box = edge._label_box
+        assert box is not None and edge.boundingRect().contains(box)
+        return box
+    first = label_box()
+    assert first.center() == edge.path().pointAtPercent(0.5)
+    window.scene.nodes["conv1"].setPos(QPointF(300, 160))      # dragged down and right
+    moved = label_box()
+    assert moved.center() == edge.path().pointAtPercent(0.5) and moved != first
+    window.document.set_params("input", {"shape": [2, 8, 8]})    # a new shape to show
+    assert edge.label == "(2, 8, 8)"
+    assert label_box().width() == moved.width()                 # the same width of text
+    window.acts["show_shapes"].setChecked(False)
+    assert edge._label_box is None
+
+
 def test_wheel_zooms_towards_the_cursor_and_fit_shows_everything(qtbot, window):
     small_graph(window)
     view = window.canvas
