@@ -63,3 +63,21 @@ def test_a_plot_set_up_again_keeps_its_axis(plot):
     axis = plot.getAxis("left")
     style.setup_plot(plot, "true class", "predicted class")
     assert plot.getAxis("left") is axis and axis.labelText == "true class"
+
+
+def test_a_change_of_range_sets_no_axis_label_again(plot, monkeypatch):
+    """pyqtgraph sets each axis's label HTML again at every range change while its SI
+    prefix is automatic, hidden axes (top, right) included: a text layout each."""
+    style.setup_plot(plot, "loss", "step")
+    set_again = []
+    for name in ("left", "bottom", "top", "right"):
+        label = plot.getAxis(name).label
+        monkeypatch.setattr(label, "setHtml", lambda html, n=name: set_again.append(n))
+    plot.setXRange(0, 1000, padding=0)
+    plot.setYRange(1e-4, 3e-4, padding=0)
+    assert set_again == []
+    plain = pg.PlotItem()           # the same change on a plot left as pyqtgraph makes it
+    label = plain.getAxis("top").label
+    monkeypatch.setattr(label, "setHtml", lambda html: set_again.append("plain top"))
+    plain.setXRange(0, 1000, padding=0)
+    assert set_again == ["plain top"]
