@@ -171,9 +171,6 @@ class Panel(QWidget):
         if self._unfinished is None:
             self.dirty = False
             self.frames += 1
-            if self._reset_pending:
-                self._reset_pending = False
-                self.reset(self.run)
             self._unfinished = self._parts()
         deadline = float("inf") if force else time.perf_counter() + FRAME_BUDGET_S
         last, longest = time.perf_counter(), 0.0
@@ -187,6 +184,10 @@ class Panel(QWidget):
         return True
 
     def _parts(self) -> Iterator[None]:
+        if self._reset_pending:         # a part of its own: with the first data in the
+            self._reset_pending = False     # same frame, a run's first frame was the
+            self.reset(self.run)            # panel's longest
+            yield
         parts = self.redraw()
         if inspect.isgenerator(parts):
             yield from parts

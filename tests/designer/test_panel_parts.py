@@ -140,6 +140,32 @@ def test_a_new_run_drops_the_rest_of_a_redraw(qtbot, tmp_path, monkeypatch):
     assert panel.done == [0, 1, 2, 3, 4]                # a fresh redraw, from the start
 
 
+def test_a_new_runs_reset_is_a_part_of_the_first_frame(qtbot, tmp_path, monkeypatch):
+    """A run begins: the panel's reset counts against the frame's budget like any part (it
+    ran before the budget's clock started, and a run's first frame was the panel's
+    longest). A reset of 10 ms in a 12 ms budget leaves no room for a 5 ms part."""
+    clock = Clock()
+    monkeypatch.setattr(panel_base, "time", clock)
+    monkeypatch.setattr(panel_base, "FRAME_BUDGET_S", 0.012)
+    panel = _panel(qtbot, tmp_path, "reset")
+    resets = []
+
+    def reset(run):
+        clock.now += 0.010
+        resets.append(run)
+    panel.reset = reset
+
+    def redraw():
+        for i in range(2):
+            clock.now += 0.005
+            panel.done.append(i)
+            yield
+    panel.redraw = redraw
+    panel._on_run_started(None)
+    assert panel.refresh(paced=False) and resets == [None] and panel.done == []
+    assert panel.refresh(paced=False) and panel.done == [0, 1] and resets == [None]
+
+
 def _state(w) -> dict:
     """What the heavy panels show: their plots and the data in them."""
     t = w.training.panels
