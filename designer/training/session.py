@@ -8,8 +8,8 @@ While a run is on, the frame clock redraws the views (panels, canvas tint; see `
 one per tick, in turn, each at the rate it allows itself: a view's redraw and the repaint it causes
 make one short turn of the event loop, rather than every panel's in one long one
 (measured: a wide loss panel alone repaints in 15-25 ms). When a run ends, the views
-catch up the same way, one per turn. Ticks with nothing to redraw and no run make the
-panels' plots ahead (`panels.spares`).
+catch up the same way, one per turn. With no run, once QUIET_TICKS ticks in a row had
+nothing to redraw, the ticks make the panels' plots ahead (`panels.spares`).
 The run itself trains in a host process (see `worker`); after it, the session keeps the
 trained model (rebuilt here from the arrays the host sends) with its validation metrics,
 and saves its weights beside the project file, on a thread of its own: a save ends with
@@ -40,6 +40,9 @@ from .worker import RunResult, TrainingWorker
 
 TICK_MS = 20                      # the frame clock: one view redrawn per tick at most
 IDLE_TICKS = 25                   # ticks with nothing to redraw before the clock stops
+# ticks with nothing to redraw before spare plots are made: a run's end (its catch-up and
+# keeping its result) first, then the spares, each of them 20-30 ms beside other work
+QUIET_TICKS = 10
 DIAGNOSIS_INTERVAL = 0.5          # seconds between two diagnoses while training
 
 
@@ -110,7 +113,7 @@ class TrainingSession(QObject):
 
     def frame_clock_running(self) -> bool:
         """Whether the frame clock ticks: a run, views to catch up, or spare plots to
-        make (it stops after IDLE_TICKS ticks with nothing to do)."""
+        make (it stops after QUIET_TICKS + IDLE_TICKS ticks with nothing to do)."""
         return self._clock.isActive()
 
     def saved_weights(self) -> Path | None:
@@ -291,9 +294,11 @@ class TrainingSession(QObject):
         QTimer.singleShot(0, lambda: self._paced(start))
         if self.busy:
             self._diagnose()
-        elif not drew and not spares.make_one():    # plots made ahead for the panels
+        elif drew:
+            self._idle_frames = 0
+        elif self._idle_frames < QUIET_TICKS or not spares.make_one():  # plots made ahead
             self._idle_frames += 1
-            if self._idle_frames > IDLE_TICKS:
+            if self._idle_frames > QUIET_TICKS + IDLE_TICKS:
                 self._clock.stop()
 
     def _draw_one(self) -> bool:
