@@ -158,6 +158,8 @@ def test_every_thread_of_the_host_runs_at_a_lower_priority(host):
         tids = [int(t) for t in os.listdir(f"/proc/{host.proc.pid}/task")]
         assert len(tids) >= 3                          # main, the job, the sender at least
         assert all(os.getpriority(os.PRIO_PROCESS, t) >= NICE for t in tids)
+        # and as batch work, the threads started after the renice included
+        assert all(os.sched_getscheduler(t) == os.SCHED_BATCH for t in tids)
     finally:
         host.send("stop")
         host.until(lambda m: m == ("end",))

@@ -3,8 +3,8 @@
 The designer runs its trainer here, in a child process, so that training never shares
 the window's interpreter lock: a frame the window draws never waits for the trainer's
 Python between kernels (in one process that made heavy panels' frames 2-4x slower and
-stalled the window 50-100 ms). The host also runs at a lower priority (nice), so the
-window gets a core the moment it has work.
+stalled the window 50-100 ms). The host also runs at a lower priority (nice) and as batch
+work (SCHED_BATCH), so the window gets a core the moment it has work.
 
 Both directions carry `compute.wire` frames (never pickle). The parent writes messages
 to the host's stdin:
@@ -269,6 +269,21 @@ def lower_priority(nice: int = NICE) -> None:
                 os.setpriority(os.PRIO_PROCESS, tid, nice)
         except (OSError, AttributeError):      # ended meanwhile, not allowed, no such call
             continue
+        as_batch(tid)
+
+
+def as_batch(tid: int) -> None:
+    """Mark a thread as batch work (Linux's SCHED_BATCH, kept by the threads it starts):
+    the scheduler then never lets it take a core from the window's thread as it wakes,
+    and it still gets all the CPU the window leaves (its nice value unchanged)."""
+    policy = getattr(os, "SCHED_BATCH", None)
+    if policy is None:
+        return
+    try:
+        if os.sched_getscheduler(tid) != policy:
+            os.sched_setscheduler(tid, policy, os.sched_param(0))
+    except OSError:                             # ended meanwhile, or not allowed
+        pass
 
 
 def main() -> int:
