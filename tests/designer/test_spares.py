@@ -71,30 +71,28 @@ def test_an_idle_window_makes_spares_and_a_run_uses_them(qtbot, tmp_path, monkey
 def test_spares_wait_until_a_runs_end_is_drawn_and_the_window_is_quiet(qtbot, tmp_path,
                                                                        monkeypatch):
     """After a run, the frame clock makes spares only after QUIET_TICKS ticks in a row with
-    nothing to redraw: the run's last frames and its kept result come first, not between
-    spares of 20-30 ms each."""
+    no run and nothing to redraw: the run's last frames and its kept result come first,
+    not between spares of 20-30 ms each."""
     pool = _fresh(monkeypatch, keep=3)
     w = open_window(qtbot, tmp_path, lenet_digits(epochs=1), "quiet")
     session = w.training.session
     qtbot.waitUntil(lambda: len(pool) == 3, timeout=20000)
     pool._plots.clear()                         # spares to make again after the run
-    log: list[str] = []
+    ticks: list = []                            # (a run on, drew) per tick; "spare"
     draw_one = session._draw_one
 
     def logged_draw() -> bool:
         drew = draw_one()
-        if not session.busy:
-            log.append("drew" if drew else "nothing")
+        ticks.append((session.busy, drew))
         return drew
     monkeypatch.setattr(session, "_draw_one", logged_draw)
     real = pool.make_one
-    monkeypatch.setattr(pool, "make_one", lambda: log.append("spare") or real())
+    monkeypatch.setattr(pool, "make_one", lambda: ticks.append("spare") or real())
     w.training.panel_docks["weights"].raise_()
     click(qtbot, w, "train")
     wait_finished(qtbot, w)
     qtbot.waitUntil(lambda: len(pool) == 3, timeout=20000)
-    first = log.index("spare")
-    assert "drew" in log[:first]                # the run's last frames came first
-    last_drawn = max(i for i in range(first) if log[i] == "drew")
-    quiet = log[last_drawn + 1:first]         # the quiet ticks, and the one making it
-    assert quiet == ["nothing"] * (session_module.QUIET_TICKS + 1)
+    first = ticks.index("spare")
+    assert (True, True) in ticks[:first]         # the run was drawn while it trained
+    quiet = session_module.QUIET_TICKS + 1        # the quiet ticks, and the one making it
+    assert ticks[first - quiet:first] == [(False, False)] * quiet
