@@ -288,6 +288,11 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         while session.frame_clock_running() and time.perf_counter() < settle:  # is open
             app.processEvents()                # (its first paints, the plots made ahead)
             time.sleep(0.005)
+        w.canvas.fit()           # the network fitted to the canvas, as the app opens it
+        shown = time.perf_counter() + 0.2      # (left at the least zoom, the canvas drew
+        while time.perf_counter() < shown:     # every example tiny: its tinted paints
+            app.processEvents()                # were the cheapest they can be)
+            time.sleep(0.005)
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(1)
