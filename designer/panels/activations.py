@@ -54,6 +54,7 @@ class _Bands:
 class ActivationsPanel(Panel):
     title = "Activations"
     fps = 4                     # a dozen plots of percentile bands (see Panel.fps)
+    parts_per_frame = 3         # three layers' bands set, then painted, per frame
     kinds = frozenset({"started", "snapshot", "step", "finished"})
 
     def __init__(self, session, parent=None) -> None:
