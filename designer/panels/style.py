@@ -124,13 +124,12 @@ def setup_plot(plot: pg.PlotItem, left: str = "", bottom: str = "step",
     if bottom:
         plot.setLabel("bottom", bottom)
     plot.setLogMode(y=log_y)
-    for axis in ("top", "right"):
-        # hidden, yet by default each set its label's HTML again at every change of the
-        # view's range (a text layout of 0.3-4 ms, twice per range change)
+    for axis in ("left", "bottom", "top", "right"):
+        # "loss (x0.001)" helps no one; and with it on, every axis, hidden ones too, set
+        # its label's HTML again at each change of the view's range (0.3-4 ms each)
         plot.getAxis(axis).enableAutoSIPrefix(False)
     for axis in ("left", "bottom"):
         item = plot.getAxis(axis)
-        item.enableAutoSIPrefix(False)     # "loss (x0.001)" helps no one
         item.setStyle(maxTickLevel=0)
         # drawn from a pixmap until its ticks change: replaying an axis's text took about
         # 1 ms per axis at every repaint (measured: the dozen small plots' axes were half
@@ -228,9 +227,9 @@ def legend(plot: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> pg.LegendI
 def image_box(layout: pg.GraphicsLayout, row: int | None = None, col: int | None = None,
               cmap: str | None = None) -> tuple[pg.ViewBox, pg.ImageItem]:
     """A fixed view box (rows downward, square pixels, no mouse or menu) in `layout` (at
-    row, col, or next) holding one image, coloured by `cmap` or in plain grey: a grey image needs no colour
-    map, whose 256-entry colour table pyqtgraph builds at every render (170 µs an image,
-    80 without)."""
+    row, col, or next) holding one image, coloured by `cmap` or in plain grey: a grey
+    image needs no colour map, whose 256-entry colour table pyqtgraph builds at every
+    render (170 µs an image, 80 without)."""
     box = layout.addViewBox(row=row, col=col, lockAspect=True, enableMenu=False)
     box.setMouseEnabled(False, False)
     box.invertY(True)
