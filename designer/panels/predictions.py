@@ -18,6 +18,7 @@ from .base import Panel
 GALLERY_COLS = 6
 GALLERY = 24
 MAX_TEXT_CLASSES = 12
+SEQUENCES = 4             # sequence examples drawn, each in its own colour
 
 
 class PredictionsPanel(Panel):
@@ -226,7 +227,7 @@ class PredictionsPanel(Panel):
                 self.examples_range.restart()
                 names = ("input, then the target", "prediction") if to_one else \
                     ("true", "predicted")
-                for i in range(4):              # then the curves, a pair per part (all
+                for i in range(SEQUENCES):      # then the curves, a pair per part (all
                     yield                       # eight with the legend: 35 ms)
                     self.examples.append(
                         (q.plot(pen=pg.mkPen(style.class_color(i), width=1.5),
@@ -235,13 +236,13 @@ class PredictionsPanel(Panel):
                          q.plot(pen=pg.mkPen(style.class_color(i), width=1.5,
                                              style=Qt.DashLine),
                                 name=names[1] if i == 0 else None)))
-                if to_one:      # the four guesses: one item (an item each cost 1 ms a frame)
+                if to_one:      # the guesses: one item (an item each cost 1 ms a frame)
                     self.guesses = pg.ScatterPlotItem(symbol="x", size=10, name=names[1])
                     q.addItem(self.guesses)
                     self._guess_pens = [pg.mkPen(style.class_color(i), width=2)
-                                        for i in range(4)]
+                                        for i in range(SEQUENCES)]
                     self._guess_brushes = [pg.mkBrush(style.class_color(i))
-                                           for i in range(4)]
+                                           for i in range(SEQUENCES)]
             else:
                 self.gallery.hide()
             self._mode = ("reg", seq, to_one)
