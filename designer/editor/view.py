@@ -38,6 +38,7 @@ class EditorView(QGraphicsView):
         self.show_grid = True
         self._space = False
         self._panning: QPointF | None = None
+        self.bottom_reserve = 0     # view pixels that `fit` keeps free at the bottom
 
     # -- zoom -----------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -67,20 +68,22 @@ class EditorView(QGraphicsView):
         self.zoom_by(0.8)
 
     def fit(self) -> None:
-        """Show every node, never zooming in beyond FIT_MAX."""
+        """Show every node, never zooming in beyond FIT_MAX, and leave the bottom
+        `bottom_reserve` pixels free for what is pinned there (the gradient legend)."""
         rect = self.scene().itemsBoundingRect()
         if rect.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
             return
         rect = rect.adjusted(-40, -40, 40, 40)
-        self.fitInView(rect, Qt.KeepAspectRatio)
-        if self.zoom() > FIT_MAX:
-            self.resetTransform()
-            self.scale(FIT_MAX, FIT_MAX)
-            self.centerOn(rect.center())
-        elif self.zoom() < MIN_ZOOM:
-            self.zoom_by(MIN_ZOOM / self.zoom())
+        port = self.viewport().rect()
+        free_height = max(port.height() - self.bottom_reserve, port.height() // 2)
+        zoom = min(port.width() / rect.width(), free_height / rect.height())
+        zoom = min(FIT_MAX, max(MIN_ZOOM, zoom))
+        self.resetTransform()
+        self.scale(zoom, zoom)
+        # the middle of the free part of the view, not of the whole view, on the nodes
+        self.centerOn(rect.center() + QPointF(0, (port.height() - free_height) / 2 / zoom))
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QWidget
 CMAP = "plasma"
 UPDATE_S = 0.2                   # at most 5 canvas updates a second
 LEVELS = 48                      # distinct tints over the scale's four decades
+LEGEND_MARGIN = 12               # the legend's distance from the canvas's corner (px)
 BADGES = {"vanishing": "vanishing", "exploding": "exploding", "dead_relu": "dead units",
           "saturated": "saturated"}
 
@@ -123,10 +124,13 @@ class GradientOverlay(QObject):
         self._stale = False
         self._tinted: set[str] = set()
         self._edges: set[tuple[str, str, int]] = set()
-        canvas = getattr(window, "canvas", None)
-        host = canvas.viewport() if canvas is not None else window
-        self.legend = GradientLegend(host)
-        host.installEventFilter(self)
+        # The legend is a child of the canvas, not of its viewport: the view scrolls the
+        # viewport's children with the scene when the user pans. It is placed when the
+        # viewport, in whose corner it sits, has its new size.
+        self.canvas = window.canvas
+        self.legend = GradientLegend(self.canvas)
+        self.canvas.bottom_reserve = self.legend.height() + 2 * LEGEND_MARGIN   # see fit
+        self.canvas.viewport().installEventFilter(self)
         session.run_started.connect(lambda _run: self.clear())
         session.updated.connect(self._on_updated)
         session.add_view(self)
@@ -214,11 +218,12 @@ class GradientOverlay(QObject):
         return self.positions[key]
 
     def _place_legend(self) -> None:
-        host = self.legend.parentWidget()
-        self.legend.move(12, max(host.height() - self.legend.height() - 12, 0))
+        area = self.canvas.viewport().geometry()
+        bottom = area.bottom() + 1 - self.legend.height() - LEGEND_MARGIN
+        self.legend.move(area.left() + LEGEND_MARGIN, max(bottom, area.top()))
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Resize and obj is self.legend.parentWidget():
+        if event.type() == QEvent.Resize and obj is self.canvas.viewport():
             self._place_legend()
         return False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QRect
 
 from compute.events import Snapshot
 
@@ -86,6 +87,35 @@ def test_lenet_feature_maps_filters_and_gallery(qtbot, tmp_path):
     assert overlay.legend.isVisible()
     w.training.actions["overlay"].setChecked(False)
     assert w.scene.nodes["conv1"].overlay_color is None and not overlay.legend.isVisible()
+
+
+@pytest.mark.parametrize("name", ["lenet_digits", "resnet_digits", "spirals_mlp"])
+def test_the_opened_example_is_clear_of_the_gradient_legend(qtbot, name):
+    """The legend is pinned to the canvas's bottom-left corner while the canvas is
+    tinted; the fit on opening keeps that strip free."""
+    from pathlib import Path
+
+    from designer import app
+
+    [w] = app.start(str(Path(__file__).parents[2] / "projects" / f"{name}.netw"))
+    qtbot.addWidget(w)
+    app._windows.clear()
+    qtbot.wait(50)                               # the second fit, at the final size
+    overlay, view = w.training.overlay, w.canvas
+
+    def legend_in_view():
+        return QRect(view.viewport().mapFrom(view, overlay.legend.pos()),
+                     overlay.legend.size())
+
+    legend, port = legend_in_view(), view.viewport().rect()
+    assert port.contains(legend) and legend.bottom() > port.bottom() - 30   # in the corner
+    for node, item in w.scene.nodes.items():
+        shown = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+        assert port.contains(shown), node                                  # all in view
+        assert not shown.intersects(legend), node
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 100)
+    view.verticalScrollBar().setValue(view.verticalScrollBar().value() + 100)
+    assert legend_in_view() == legend            # panning moves the nodes, not the legend
 
 
 def _dense_autoencoder() -> dict:
