@@ -13,10 +13,11 @@ presses Train and, until the run ends, measures:
   every repaint of a plot view (drawing it);
 - the canvas's paint time: every repaint of the node editor, which the gradient tint
   changes while training;
-- the machine's own stalls: a *stall probe* on each CPU, a separate process pinned there
-  that sleeps 1 ms at a time, records every wake-up more than 20 ms late. A long gap of
-  the window during which a probe stalled too is counted as the machine's (another
-  virtual machine, the host), not the window's: column "machine". Column "steal %" is
+- the machine's own stalls: *stall probes*, separate processes that record every wake-up
+  more than 20 ms late: one pinned to each CPU, sleeping 1 ms at a time, and one that
+  maps, touches and unmaps fresh memory every 5 ms (`StallProbe`). A long gap of the
+  window during which a probe stalled too is counted as the machine's (another virtual
+  machine, the host), not the window's: column "machine". Column "steal %" is
   the share of CPU time the hypervisor took during the run (/proc/stat): on a busy host
   every frame is slower. Column "io ms" is how long some process waited for the disk
   during the run (/proc/pressure/io): a thread that touches a file then may wait too.
@@ -60,51 +61,71 @@ LONG_MS = 50        # a frame the user sees stall
 
 
 class StallProbe:
-    """Processes beside the window, one pinned to each CPU, that sleep 1 ms at a time and
-    report every wake-up more than 20 ms late, with its clock (time.perf_counter: the same
-    monotonic clock in every process). A probe at the default priority wakes at once on
-    its CPU unless that CPU was taken from this virtual machine (the hypervisor's steal)
-    or from every process on it: where one stalled during a long gap of the window, the
-    machine stalled. (A single probe free to run on either CPU stalls only when both are
-    taken.)"""
+    """Processes beside the window that report every wake-up more than 20 ms late, with
+    its clock (time.perf_counter: the same monotonic clock in every process):
 
-    CODE = ("import os, sys, time\n"
-            "cpu = int(sys.argv[1])\n"
-            "if cpu >= 0:\n"
-            "    os.sched_setaffinity(0, {cpu})\n"
-            "last = time.perf_counter()\n"
-            "while True:\n"
-            "    time.sleep(0.001)\n"
-            "    now = time.perf_counter()\n"
-            "    if now - last > 0.02:\n"
-            "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
-            "    last = now\n")
+    - one pinned to each CPU, that sleeps 1 ms at a time. A probe at the default priority
+      wakes at once on its CPU unless that CPU was taken from this virtual machine (the
+      hypervisor's steal) or from every process on it. (A single probe free to run on
+      either CPU stalls only when both are taken.)
+    - one that, every 5 ms, maps 4 fresh pages of memory, writes to each and unmaps them:
+      the kernel's and the hypervisor's work for memory the window's threads do when
+      their heap grows or they touch a new page. It stalls when that work stalls for every
+      process, not only in the window's own memory map.
+
+    Where a probe stalled during a long gap of the window, the machine stalled."""
+
+    CPU = ("import os, sys, time\n"
+           "cpu = int(sys.argv[1])\n"
+           "if cpu >= 0:\n"
+           "    os.sched_setaffinity(0, {cpu})\n"
+           "last = time.perf_counter()\n"
+           "while True:\n"
+           "    time.sleep(0.001)\n"
+           "    now = time.perf_counter()\n"
+           "    if now - last > 0.02:\n"
+           "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
+           "    last = now\n")
+    MEMORY = ("import mmap, time\n"
+              "PAGES = 4\n"
+              "marks = bytes(range(1, PAGES + 1))\n"
+              "last = time.perf_counter()\n"
+              "while True:\n"
+              "    time.sleep(0.005)\n"
+              "    with mmap.mmap(-1, PAGES * mmap.PAGESIZE) as fresh:\n"
+              "        fresh[::mmap.PAGESIZE] = marks\n"
+              "    now = time.perf_counter()\n"
+              "    if now - last > 0.02:\n"
+              "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
+              "    last = now\n")
 
     def __init__(self) -> None:
         import subprocess
 
-        self.stalls: list[tuple[float, float]] = []
+        self.stalls: list[tuple[float, float, str]] = []     # (start, end, "cpu"|"memory")
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [-1]
-        self.processes = [subprocess.Popen([sys.executable, "-c", self.CODE, str(cpu)],
-                                           stdout=subprocess.PIPE, text=True)
-                          for cpu in cpus]
-        self.readers = [threading.Thread(target=self._read, args=(p,), daemon=True)
-                        for p in self.processes]
+        commands = [("cpu", ["-c", self.CPU, str(cpu)]) for cpu in cpus]
+        commands.append(("memory", ["-c", self.MEMORY]))
+        self.processes = [(kind, subprocess.Popen([sys.executable, *args],
+                                                  stdout=subprocess.PIPE, text=True))
+                          for kind, args in commands]
+        self.readers = [threading.Thread(target=self._read, args=(p, kind), daemon=True)
+                        for kind, p in self.processes]
         for r in self.readers:
             r.start()
 
-    def _read(self, process) -> None:
+    def _read(self, process, kind: str) -> None:
         for line in process.stdout:
             a, b = line.split()
-            self.stalls.append((float(a), float(b)))
+            self.stalls.append((float(a), float(b), kind))
 
-    def stalled(self, start: float, end: float) -> bool:
-        """Whether a probe stalled at some moment between start and end."""
-        return any(a < end and b > start for a, b in list(self.stalls))
+    def stalled(self, start: float, end: float) -> list[str]:
+        """The kinds of probe that stalled at some moment between start and end."""
+        return sorted({kind for a, b, kind in list(self.stalls) if a < end and b > start})
 
     def close(self) -> None:
         """Stop the probes, with every stall they reported read."""
-        for p in self.processes:
+        for _kind, p in self.processes:
             p.kill()
             p.wait()
         for r in self.readers:
@@ -341,8 +362,8 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
             for i in np.flatnonzero(gaps > float(os.environ.get("BENCH_GAP_MS", LONG_MS))):
                 inside = [f"{what} {1000 * (b - a):.0f}" for a, b, what in spans
                           if b > ticks[i] and a < ticks[i + 1] and b - a > 0.002]
-                machine = " A stall probe stalled too." if probe.stalled(
-                    ticks[i], ticks[i + 1]) else ""
+                kinds = probe.stalled(ticks[i], ticks[i + 1])
+                machine = f" The {' and '.join(kinds)} probe stalled too." if kinds else ""
                 ran, queued = sched_delta(sched[i], sched[i + 1])
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "
                       f"{ticks[i] - start:.3f} s after "
@@ -423,24 +444,27 @@ def main(argv: list[str] | None = None) -> int:
             if helper:
                 helper.close()
     for r in rows:
-        r["machine"] = sum(probe.stalled(a, b) for a, b in r.pop("long"))
+        r["machine"] = sum(bool(probe.stalled(a, b)) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
             "gaps>50ms", "machine", "steal %", "io ms", "redraws", "redraw p99", "redraw max",
             "paint p99", "paint max", "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training; "
-          "machine: gaps over 50 ms in which a stall probe stalled too; steal %: the "
-          "CPU time the hypervisor took from this machine during the run; io ms: time some "
-          "process waited for the disk")
+          "machine: gaps over 50 ms in which a stall probe (CPU or memory) stalled too; "
+          "steal %: the CPU time the hypervisor took from this machine during the run; "
+          "io ms: time some process waited for the disk")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
     for r in rows:
         print("  ".join(_fmt(r[c]).rjust(wd) for c, wd in zip(cols, widths)))
     long, machine = sum(r["gaps>50ms"] for r in rows), sum(r["machine"] for r in rows)
     steal = sum(r["steal %"] for r in rows) / max(len(rows), 1)
-    longest = max((b - a for a, b in probe.stalls), default=0) * 1000
-    print(f"\n{len(rows)} runs (steal {steal:.1f} % on average), {len(probe.stalls)} "
-          f"stalls of the probes (over 20 ms, longest {longest:.0f} ms); gaps over {LONG_MS} "
-          f"ms: {long}, of which the machine's {machine}, the window's {long - machine}")
+    stalls = {kind: [b - a for a, b, k in probe.stalls if k == kind]
+              for kind in ("cpu", "memory")}
+    counted = ", ".join(f"{kind} {len(d)} (longest {1000 * max(d, default=0):.0f} ms)"
+                        for kind, d in stalls.items())
+    print(f"\n{len(rows)} runs (steal {steal:.1f} % on average); stalls of the probes "
+          f"(over 20 ms): {counted}; gaps over {LONG_MS} ms: {long}, of which the "
+          f"machine's {machine}, the window's {long - machine}")
     return 0
 
 
