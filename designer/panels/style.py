@@ -177,13 +177,14 @@ class SteadyRange:
             self.follow, self.stale = True, True
         if not self.follow:
             return False
-        y = _span(ys, log)
+        y = _extent(ys, log)
         if y is None:
             return False
         (x0, x1), (y0, y1) = view.viewRange()
-        x = _span(xs, False) if xs is not None else None
+        x = _extent(xs, False) if xs is not None else None
         if x is not None:
             move_x = self.stale or _leaves((x0, x1), x)
+            x = _padded(x)
         else:
             move_x = x_max is not None and (self.stale or x1 < x_max or x1 > 2 * x_max)
             x = (0, max(x_max, 1)) if x_max is not None else None
@@ -191,21 +192,30 @@ class SteadyRange:
         if not (move_x or move_y):
             return False
         self.stale = False
-        view.setRange(xRange=x if move_x else None, yRange=y if move_y else None, padding=0)
+        view.setRange(xRange=x if move_x else None, yRange=_padded(y) if move_y else None,
+                      padding=0)
         # the new transform now, not in the next paint: applied there, it moves the
         # items, which asks for a second paint of the whole view in the same turn
         view.updateMatrix()
         return True
 
 
-def _span(arrays: list, log: bool) -> tuple[float, float] | None:
-    """The padded range of the finite values (log10 of the positive ones on a log axis)."""
+def _extent(arrays: list, log: bool) -> tuple[float, float] | None:
+    """(least, greatest) of the finite values (log10 of the positive ones on a log axis)."""
     values = [np.asarray(a, np.float64).ravel() for a in arrays if a is not None and len(a)]
     v = np.concatenate(values) if values else np.empty(0)
     v = np.log10(v[v > 0]) if log else v[np.isfinite(v)]
     if not v.size:
         return None
-    lo, hi = float(v.min()), float(v.max())
+    return float(v.min()), float(v.max())
+
+
+def _padded(extent: tuple[float, float]) -> tuple[float, float]:
+    """The view for an extent: 5 % more on each side. Whether to move is judged on the
+    data itself (`_leaves`), so a loss reaching a new low a little at a time moves the
+    view once it has used up that margin, not at each new low (each move redraws the
+    axes and sets every curve again)."""
+    lo, hi = extent
     pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
     return lo - pad, hi + pad
 

@@ -21,6 +21,12 @@ def test_follows_growing_data_but_moves_only_when_it_must(plot):
     assert steady.update(1000, [np.append(y, 2.5)])         # a spike above: moves
     assert plot.getViewBox().viewRange()[1][1] > 2.5
     assert steady.update(1000, [np.full(10, 2.45)])          # a quarter of the span: tightens
+    steady.restart()
+    assert steady.update(1000, [y])
+    for low in (0.99, 0.98, 0.97, 0.96):                     # new lows within the margin
+        assert not steady.update(1000, [np.append(y, low)])
+    assert steady.update(1000, [np.append(y, 0.9)])          # past it: moves
+    assert plot.getViewBox().viewRange()[1][0] < 0.9
     assert steady.update(1000, [np.array([np.nan, 1.5])])   # NaN ignored, no crash
     assert not steady.update(1000, [np.array([np.nan])])    # nothing finite: left alone
 
