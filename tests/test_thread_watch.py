@@ -35,3 +35,5 @@ def test_the_watcher_sees_a_sleeping_thread_asleep_in_its_system_call():
     assert seen["GUI states"] == {"S": seen["samples"]}           # asleep throughout
     assert set(seen["GUI syscalls"]) <= {"select", "clock_nanosleep", "nanosleep"}
     assert seen["GUI ran ms"] < 5
+    assert seen["window's major page faults"] == 0                 # nothing read from disk
+    assert set(seen["khugepaged states"]) <= {"S", "R", "D", "I", "?"}  # "?": none here

@@ -21,6 +21,8 @@ presses Train and, until the run ends, measures:
   the share of CPU time the hypervisor took during the run (/proc/stat): on a busy host
   every frame is slower. Column "io ms" is how long some process waited for the disk
   during the run (/proc/pressure/io): a thread that touches a file then may wait too.
+  Column "majflt" counts the window's own page faults that waited for the disk (a page
+  of a library or a file the kernel had dropped, read in again).
 
 Run by hand (not in CI); prints one table. Offscreen unless --show. With BENCH_VERBOSE=1
 it also says when each gap longer than BENCH_GAP_MS (default 50) fell, how much of it the
@@ -238,6 +240,25 @@ def sched_delta(a, b) -> tuple[float, float | None]:
     return (ran1 - ran0) / 1e6, (wait1 - wait0) / 1e6
 
 
+@functools.cache
+def process_stat_reader():
+    """A function giving this process's /proc/self/stat bytes (read in about 2 µs, parsed
+    only for a long gap or a run's end by `major_faults`), or b"" where there is none."""
+    try:
+        fd = os.open("/proc/self/stat", os.O_RDONLY)
+        os.pread(fd, 1024, 0)
+    except OSError:
+        return lambda: b""
+    return lambda: os.pread(fd, 1024, 0)
+
+
+def major_faults(stat: bytes) -> int:
+    """The page faults of the process that waited for the disk (a page read in again),
+    from its stat bytes; 0 where there are none."""
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return int(fields[9]) if len(fields) > 9 else 0
+
+
 def io_wait_us() -> int:
     """Microseconds in which some task waited for I/O so far (Linux's pressure stall
     information); 0 where there is none."""
@@ -318,9 +339,10 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
         timer = QTimer()
         timer.setInterval(1)
         sched: list = []            # the GUI thread's scheduler counters at each tick
-        read_sched = thread_sched_reader()
+        stats: list = []            # and the window's process counters
+        read_sched, read_stat = thread_sched_reader(), process_stat_reader()
         timer.timeout.connect(lambda: (ticks.append(time.perf_counter()),
-                                       sched.append(read_sched())))
+                                       sched.append(read_sched()), stats.append(read_stat())))
         timer.start()
         loop = QEventLoop()
         ended: list[float] = []
@@ -351,6 +373,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                   "long": [(ticks[i], ticks[i + 1]) for i in long],   # "machine" from it
                   "steal %": 100 * (steal1 - steal0) / max(total1 - total0, 1),
                   "io ms": (io_wait_us() - io_before) / 1000,
+                  "majflt": major_faults(stats[-1]) - major_faults(stats[0]) if stats else 0,
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
                   "paint p99": float(np.percentile(painted, 99)),
@@ -365,13 +388,16 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                 kinds = probe.stalled(ticks[i], ticks[i + 1])
                 machine = f" The {' and '.join(kinds)} probe stalled too." if kinds else ""
                 ran, queued = sched_delta(sched[i], sched[i + 1])
+                faults = major_faults(stats[i + 1]) - major_faults(stats[i])
+                disk = f" The window waited for the disk in {faults} page faults." \
+                    if faults else ""
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "
                       f"{ticks[i] - start:.3f} s after "
                       f"Train, {ticks[i] - end:+.3f} s from the run's end; the GUI thread "
                       f"ran {ran:.0f} ms of it" + (f" and waited {queued:.0f} ms for a "
                                                    "core" if queued is not None else "")
                       + "; in it (ms): "
-                      + (", ".join(inside) or "no redraw or paint") + "." + machine)
+                      + (", ".join(inside) or "no redraw or paint") + "." + machine + disk)
                 for n, stack in (sampler.between(ticks[i], ticks[i + 1]) if sampler else ()):
                     print(f"      {n:3d} x {stack}")
                 if watcher:
@@ -446,12 +472,13 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["machine"] = sum(bool(probe.stalled(a, b)) for a, b in r.pop("long"))
     cols = ["panel", "project", "steps", "steps/s", "end", "gap p50", "gap p99", "gap max",
-            "gaps>50ms", "machine", "steal %", "io ms", "redraws", "redraw p99", "redraw max",
-            "paint p99", "paint max", "canvas max", "slowest"]
+            "gaps>50ms", "machine", "steal %", "io ms", "majflt", "redraws", "redraw p99",
+            "redraw max", "paint p99", "paint max", "canvas max", "slowest"]
     print("event-loop gaps of a 1 ms timer and panel redraw times, in ms, while training; "
           "machine: gaps over 50 ms in which a stall probe (CPU or memory) stalled too; "
           "steal %: the CPU time the hypervisor took from this machine during the run; "
-          "io ms: time some process waited for the disk")
+          "io ms: time some process waited for the disk; majflt: the window's page faults "
+          "that waited for it")
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols]
     print("  ".join(c.rjust(wd) for c, wd in zip(cols, widths)))
     for r in rows:

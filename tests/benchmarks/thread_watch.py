@@ -4,9 +4,10 @@ BENCH_WATCH): `python -m tests.benchmarks.thread_watch PID TID`.
 Every millisecond it reads, from /proc, the GUI thread's (TID of process PID) state, CPU,
 system call and scheduler counters, every CPU's stolen time, and which other threads of
 the window's process and of its children (the training hosts) are running or waiting for
-a CPU, and where in the kernel any of them is held (its kernel stack: root only). It
-runs beside the window, not in it, so it holds no lock of the window's, and its own
-sampling shows when the machine stalled it too.
+a CPU, and where in the kernel any of them is held (its kernel stack: root only), the
+states of the kernel's memory threads (`DAEMONS`), and the window's page faults that
+waited for the disk. It runs beside the window, not in it, so it holds no lock of the
+window's, and its own sampling shows when the machine stalled it too.
 
 On stdin it answers `query START END` (time.perf_counter seconds) with one line of JSON:
 what it saw in that window of time. `quit` ends it.
@@ -21,6 +22,12 @@ import time
 from collections import Counter
 from typing import NamedTuple
 
+# The kernel's threads that work on memory under processes' feet. khugepaged (nice 19)
+# collapses a process's pages into huge pages, holding its memory map's lock for writing;
+# on a busy machine it may wait long for a CPU meanwhile. kdamond (DAMON) samples which
+# physical pages are used, through the locks of the mappings that hold them, and may
+# page out the cold ones (this machine runs one that pages out unmapped file pages).
+DAEMONS = ("khugepaged", "kdamond.0")
 SYSCALLS = {"0": "read", "1": "write", "7": "poll", "23": "select", "35": "nanosleep",
             "202": "futex", "230": "clock_nanosleep", "232": "epoll_wait", "271": "ppoll",
             "281": "epoll_pwait", "-1": "none (blocked in the kernel)",
@@ -37,8 +44,9 @@ class Sample(NamedTuple):
     waited_ns: int              # its time runnable, waiting for a CPU, so far
     stolen: tuple[int, ...]     # each CPU's stolen ticks so far
     running: tuple[str, ...]    # the other threads running or runnable
-    khugepaged: str             # khugepaged's state
+    daemons: tuple[str, ...]    # the states of the kernel's memory threads (DAEMONS)
     collapsed: int              # the pages khugepaged merged so far
+    major_faults: int           # the window's page faults that waited for the disk so far
     stack: str                  # the GUI thread's kernel stack, while in state D
     blocked: tuple[str, ...]    # other threads in state D, with their kernel stacks
 
@@ -155,9 +163,8 @@ def watch(pid: int, tid: int, samples: list, stop: threading.Event) -> None:
     stat, syscall, sched = (os.open(base + name, os.O_RDONLY)
                             for name in ("stat", "syscall", "schedstat"))
     cpus = os.open("/proc/stat", os.O_RDONLY)
-    # khugepaged (nice 19) collapses a process's pages into huge pages holding its memory
-    # map lock for writing; on a busy machine it may wait long for a CPU meanwhile
-    khugepaged = kernel_thread("khugepaged")
+    daemons = [kernel_thread(name) for name in DAEMONS]
+    process = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     try:
         collapsed = os.open("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed",
                             os.O_RDONLY)
@@ -179,8 +186,9 @@ def watch(pid: int, tid: int, samples: list, stop: threading.Event) -> None:
         running, blocked = others.now()
         samples.append(Sample(
             t, fields[0], int(fields[36]), read(syscall).split(" ", 1)[0].strip(), ran,
-            queued, steal, running, state(khugepaged),
+            queued, steal, running, tuple(state(fd) for fd in daemons),
             int(read(collapsed) or 0) if collapsed is not None else 0,
+            int((stat_fields(process) or [0] * 10)[9]),
             kernel_stack(pid, tid) if fields[0] == "D" else "", blocked))
         time.sleep(0.001)
 
@@ -207,7 +215,9 @@ def summary(samples: list, start: float, end: float) -> dict:
         "stolen ms by cpu": [round(1000 * (b - a) / hz)
                              for a, b in zip(first.stolen, last.stolen)],
         "others running": dict(Counter(n for s in inside for n in s.running).most_common(6)),
-        "khugepaged states": dict(Counter(s.khugepaged for s in inside)),
+        **{f"{name} states": dict(Counter(s.daemons[i] for s in inside))
+           for i, name in enumerate(DAEMONS)},
+        "window's major page faults": last.major_faults - first.major_faults,
         "GUI kernel stacks": dict(Counter(s.stack for s in inside if s.stack).most_common(3)),
         "others in the kernel": dict(Counter(b for s in inside
                                              for b in s.blocked).most_common(4)),
