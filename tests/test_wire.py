@@ -56,6 +56,30 @@ def test_every_event_comes_back_equal_with_its_arrays():
     assert back[0].summary[0]["shape"] == (1, 28, 28)
 
 
+def test_runs_of_plain_steps_travel_as_columns_and_come_back_equal():
+    plain = [StepEnd(1, i, 1.0 / i, 0.1, 100.0 + i) for i in range(1, 8)]
+    diag = StepEnd(1, 8, 0.1, 0.1, 108.0, {"h": {"weights": 0.1, "activations": 0.2}}, {})
+    odd = StepEnd(1, 9, np.float32(0.5), 0.1, 109.0)          # a NumPy loss: sent alone
+    nan = StepEnd(2, 10, float("nan"), 0.1, float("inf"))
+    message = [plain[0], "x", *plain[1:4], diag, *plain[4:], odd, nan, plain[0]]
+    back = roundtrip(message)
+    assert len(back) == len(message)
+    for a, b in zip(message, back):
+        if a is nan:
+            assert np.isnan(b.loss) and b.samples_per_s == float("inf") and b.step == 10
+        else:
+            assert a == b and type(b) is type(a)
+    assert type(back[0].loss) is float and type(back[0].step) is int
+    assert type(back[-1].grad_norms) is dict and back[-1].activations == {}
+    frame = wire.encode(message)
+    (size,) = struct.unpack_from("<I", frame, 8)
+    header = json.loads(frame[12:12 + size])
+    runs = [x for x in header["body"] if isinstance(x, dict) and "$s" in x]
+    # plain[0] alone and `odd` (not plain) go as they are; NaN and inf are plain values
+    assert [len(r["$s"][1]) for r in runs] == [3, 3, 2]
+    assert roundtrip([]) == [] and roundtrip([plain[0]]) == [plain[0]]
+
+
 def test_arrays_are_aligned_writable_views_and_non_contiguous_ones_are_sent_as_values():
     a = np.arange(30, dtype=np.float64).reshape(5, 6)[:, ::2]         # not contiguous
     frame = bytearray(wire.encode({"a": a, "b": np.ones(3, np.int8), "c": a.T}))
@@ -102,17 +126,25 @@ def _frame(header: dict, data: bytes = b"") -> bytearray:
 
 
 @pytest.mark.parametrize("header, data, match", [
-    ({"v": 2, "arrays": [], "body": 1}, b"", "version-1"),
-    ({"v": 1, "arrays": [["|O", [1], 0]], "body": 1}, b"\0" * 8, "array 0"),
-    ({"v": 1, "arrays": [["<f8", [4], 0]], "body": {"$a": 0}}, b"\0" * 8, "past the end"),
-    ({"v": 1, "arrays": [["<f8", [-1], 0]], "body": 1}, b"", "array 0"),
-    ({"v": 1, "arrays": [], "body": {"$a": 0}}, b"", "no array 0"),
-    ({"v": 1, "arrays": [], "body": {"x": {"$e": "Trainer", "f": {}}}},
+    ({"v": 1, "arrays": [], "body": 1}, b"", "version-2"),
+    ({"v": 2, "arrays": [["|O", [1], 0]], "body": 1}, b"\0" * 8, "array 0"),
+    ({"v": 2, "arrays": [["<f8", [4], 0]], "body": {"$a": 0}}, b"\0" * 8, "past the end"),
+    ({"v": 2, "arrays": [["<f8", [-1], 0]], "body": 1}, b"", "array 0"),
+    ({"v": 2, "arrays": [], "body": {"$a": 0}}, b"", "no array 0"),
+    ({"v": 2, "arrays": [], "body": {"x": {"$e": "Trainer", "f": {}}}},
      b"", r"message\.x: an unknown marker"),
-    ({"v": 1, "arrays": [], "body": {"$e": "StepEnd", "f": {"epoch": 1}}}, b"",
+    ({"v": 2, "arrays": [], "body": {"$e": "StepEnd", "f": {"epoch": 1}}}, b"",
      "a StepEnd with the fields"),
-    ({"v": 1, "arrays": [], "body": {"$d": [[[1], 2]]}}, b"", "key of type list"),
-    ({"v": 1, "arrays": [], "body": {"$e": "os.system", "f": {}}}, b"", "unknown marker"),
+    ({"v": 2, "arrays": [], "body": {"$d": [[[1], 2]]}}, b"", "key of type list"),
+    ({"v": 2, "arrays": [], "body": {"$e": "os.system", "f": {}}}, b"", "unknown marker"),
+    ({"v": 2, "arrays": [], "body": [0, {"$s": [[1], [1], [0.5], [0.1]]}]}, b"",
+     r"message\[1\]: steps that are not 5 columns"),
+    ({"v": 2, "arrays": [], "body": [{"$s": [[1, 1], [1], [0.5], [0.1], [9.0]]}]}, b"",
+     "steps that are not"),
+    ({"v": 2, "arrays": [], "body": [{"$s": [[1], [1], [[0.5]], [0.1], [9.0]]}]}, b"",
+     "plain values"),
+    ({"v": 2, "arrays": [], "body": {"$s": [[1], [1], [0.5], [0.1], [9.0]]}}, b"",
+     "unknown marker"),                                       # steps only inside a list
 ])
 def test_bad_frames_are_refused_with_what_is_wrong(header, data, match):
     with pytest.raises(wire.WireError, match=match):
