@@ -63,22 +63,31 @@ class DiagnosisPanel(Panel):
         lay.addWidget(self.list, 1)
         self.findings: list[Finding] = []
         self.views: list[FindingView] = []
+        self._rows_stale = False        # findings not yet shown as rows (panel hidden)
         # a new run clears the findings through findings_changed (no reset of its own)
         session.findings_changed.connect(self.show_findings)
         session.run_finished.connect(lambda _run: self._show_note())   # "…in this run"
         self.show_findings([])
 
     def redraw(self) -> None:
-        pass
+        if self._rows_stale:
+            self._build_rows()
 
     def show_findings(self, findings: list[Finding]) -> None:
-        """List `findings`; the same ones again only update the note (rebuilding the
-        rich-text rows takes 15-22 ms of a frame)."""
+        """List `findings`; the same ones again only update the note. Rebuilding the
+        rich-text rows takes 15-22 ms of a frame: a hidden panel (another tab in front)
+        builds them when it is shown."""
         changed = list(findings) != self.findings
         self.findings = list(findings)
         self._show_note()
         if changed:
+            self._rows_changed()
+
+    def _rows_changed(self) -> None:
+        if self.on_screen():
             self._build_rows()
+        else:
+            self._rows_stale = self.dirty = True    # redrawn when shown (see `redraw`)
 
     def _show_note(self) -> None:
         run = self.session.current
@@ -91,6 +100,7 @@ class DiagnosisPanel(Panel):
                                                  " in this run."))
 
     def _build_rows(self) -> None:
+        self._rows_stale = False
         self.list.clear()
         self.views = []
         width = max(self.list.viewport().width() - 12, 300)
@@ -109,7 +119,7 @@ class DiagnosisPanel(Panel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.findings:
-            self._build_rows()                  # re-wrap the text to the new width
+            self._rows_changed()                # re-wrap the text to the new width
 
     def _clicked(self, item: QListWidgetItem) -> None:
         f = item.data(Qt.UserRole)

@@ -194,6 +194,7 @@ def test_a_diverging_run_shows_the_message_and_keeps_the_document(qtbot, tmp_pat
     findings = w.training.session.findings
     assert findings[0].kind == "diverged" and findings[0].node in ("hidden", "y", "out")
     panel = w.training.panels["diagnosis"]
+    w.training.panel_docks["diagnosis"].raise_()
     assert panel.list.count() >= 1 and "diverged" in panel.views[0].label.text()
     assert not (tmp_path / "diverging.weights.npz").exists()
     # clicking the finding selects its node on the canvas
@@ -216,6 +217,25 @@ def test_a_diverging_run_shows_the_message_and_keeps_the_document(qtbot, tmp_pat
     views = list(panel.views)
     panel.resize(panel.width() + 40, panel.height())
     qtbot.waitUntil(lambda: panel.views[0] is not views[0])
+
+
+def test_a_hidden_diagnosis_panel_builds_its_rows_when_it_is_shown(qtbot, tmp_path):
+    """Rebuilding the rows takes 15-22 ms: not in a run's end frame for a panel that
+    cannot be seen."""
+    from designer.training.diagnosis import Finding
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "hidden")
+    panel = w.training.panels["diagnosis"]
+    w.training.panel_docks["loss"].raise_()
+    qtbot.waitUntil(lambda: not panel.on_screen())
+    found = [Finding("lr_too_small", "warning", "hidden", "The loss barely moves",
+                     "detail", "raise the learning rate")]
+    panel.show_findings(found)
+    assert panel.list.count() == 0 and panel.findings == found
+    assert panel.refresh() is False                 # the frame clock skips it meanwhile
+    w.training.panel_docks["diagnosis"].raise_()    # its tab chosen: it catches up
+    qtbot.waitUntil(lambda: panel.list.count() == 1)
+    assert panel.views[0].finding is found[0] and "barely" in panel.views[0].label.text()
 
 
 def test_a_network_that_cannot_train_shows_why(qtbot, tmp_path):
