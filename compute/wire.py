@@ -22,6 +22,7 @@ that says where it is.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import struct
 from typing import Any, BinaryIO
@@ -121,14 +122,12 @@ def _enc(v: Any, arrays: list) -> Any:
 def _enc_list(v: list, arrays: list) -> list:
     """The items of a list, with each run of two or more plain steps as one "$s"."""
     out: list = []
-    steps: list = []
-    for i, x in enumerate(v):
-        if _plain_step(x):
-            steps.append(x)
-            continue
-        _put_steps(steps, out, arrays)
-        out.append(_inside(i, _enc, x, arrays))
-    _put_steps(steps, out, arrays)
+    for plain, run in itertools.groupby(enumerate(v), lambda item: _plain_step(item[1])):
+        run = list(run)
+        if plain and len(run) > 1:
+            out.append({"$s": [[getattr(x, f) for _, x in run] for f in STEP_COLUMNS]})
+        else:
+            out.extend(_inside(i, _enc, x, arrays) for i, x in run)
     return out
 
 
@@ -137,14 +136,6 @@ def _plain_step(x: Any) -> bool:
     return type(x) is events.StepEnd and type(x.grad_norms) is dict and \
         type(x.activations) is dict and not x.grad_norms and not x.activations and \
         all(type(getattr(x, f)) in _PLAIN for f in STEP_COLUMNS)
-
-
-def _put_steps(steps: list, out: list, arrays: list) -> None:
-    if len(steps) > 1:
-        out.append({"$s": [[getattr(x, f) for x in steps] for f in STEP_COLUMNS]})
-    elif steps:
-        out.append(_enc(steps[0], arrays))
-    steps.clear()
 
 
 class _Bad(Exception):
