@@ -77,40 +77,33 @@ class StallProbe:
 
     Where a probe stalled during a long gap of the window, the machine stalled."""
 
-    CPU = ("import os, sys, time\n"
-           "cpu = int(sys.argv[1])\n"
-           "if cpu >= 0:\n"
-           "    os.sched_setaffinity(0, {cpu})\n"
-           "last = time.perf_counter()\n"
-           "while True:\n"
-           "    time.sleep(0.001)\n"
-           "    now = time.perf_counter()\n"
-           "    if now - last > 0.02:\n"
-           "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
-           "    last = now\n")
-    MEMORY = ("import mmap, time\n"
-              "PAGES = 4\n"
-              "marks = bytes(range(1, PAGES + 1))\n"
-              "last = time.perf_counter()\n"
-              "while True:\n"
-              "    time.sleep(0.005)\n"
-              "    with mmap.mmap(-1, PAGES * mmap.PAGESIZE) as fresh:\n"
-              "        fresh[::mmap.PAGESIZE] = marks\n"
-              "    now = time.perf_counter()\n"
-              "    if now - last > 0.02:\n"
-              "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
-              "    last = now\n")
+    # argv: "cpu" and the CPU to pin to (-1: none), or "memory"
+    CODE = ("import mmap, os, sys, time\n"
+            "memory = sys.argv[1] == 'memory'\n"
+            "if not memory and int(sys.argv[2]) >= 0:\n"
+            "    os.sched_setaffinity(0, {int(sys.argv[2])})\n"
+            "pause, pages = (0.005, 4) if memory else (0.001, 0)\n"
+            "marks = bytes(range(1, pages + 1))\n"
+            "last = time.perf_counter()\n"
+            "while True:\n"
+            "    time.sleep(pause)\n"
+            "    if memory:\n"
+            "        with mmap.mmap(-1, pages * mmap.PAGESIZE) as fresh:\n"
+            "            fresh[::mmap.PAGESIZE] = marks\n"
+            "    now = time.perf_counter()\n"
+            "    if now - last > 0.02:\n"
+            "        print(f'{last:.4f} {now:.4f}', flush=True)\n"
+            "    last = now\n")
 
     def __init__(self) -> None:
         import subprocess
 
         self.stalls: list[tuple[float, float, str]] = []     # (start, end, "cpu"|"memory")
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [-1]
-        commands = [("cpu", ["-c", self.CPU, str(cpu)]) for cpu in cpus]
-        commands.append(("memory", ["-c", self.MEMORY]))
-        self.processes = [(kind, subprocess.Popen([sys.executable, *args],
-                                                  stdout=subprocess.PIPE, text=True))
-                          for kind, args in commands]
+        kinds = [("cpu", str(cpu)) for cpu in cpus] + [("memory",)]
+        self.processes = [(kind[0], subprocess.Popen([sys.executable, "-c", self.CODE, *kind],
+                                                     stdout=subprocess.PIPE, text=True))
+                          for kind in kinds]
         self.readers = [threading.Thread(target=self._read, args=(p, kind), daemon=True)
                         for kind, p in self.processes]
         for r in self.readers:
