@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .thread_watch import fields_after_name, major_faults
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ["projects/spirals_mlp.netw", "projects/lenet_digits.netw"]
 
@@ -212,17 +214,24 @@ def cpu_ticks() -> tuple[int, int]:
     return fields[7], sum(fields)
 
 
+def pread_reader(path: str):
+    """A function giving the file's first bytes (read in about 1-2 µs: at every tick of the
+    GUI thread, parsed only for a long gap), or None where there is no such file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        os.pread(fd, 1024, 0)
+    except (OSError, AttributeError):
+        return None
+    return lambda: os.pread(fd, 1024, 0)
+
+
 @functools.cache     # opened once, not once a run: `measure` runs on the GUI thread
 def thread_sched_reader():
     """A function giving the calling thread's (time on a CPU, time runnable but waiting
-    for one), as Linux's /proc/.../schedstat bytes (read in about 1 µs, parsed only for a
-    long gap), or its CPU time alone where there is no such file."""
-    try:
-        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY)
-        os.pread(fd, 64, 0)
-    except (OSError, AttributeError):
-        return time.thread_time
-    return lambda: os.pread(fd, 64, 0)
+    for one), as Linux's /proc/.../schedstat bytes, or its CPU time alone where there is
+    no such file."""
+    return pread_reader(f"/proc/self/task/{threading.get_native_id()}/schedstat") or \
+        time.thread_time
 
 
 def sched_delta(a, b) -> tuple[float, float | None]:
@@ -235,21 +244,14 @@ def sched_delta(a, b) -> tuple[float, float | None]:
 
 @functools.cache
 def process_stat_reader():
-    """A function giving this process's /proc/self/stat bytes (read in about 2 µs, parsed
-    only for a long gap or a run's end by `major_faults`), or b"" where there is none."""
-    try:
-        fd = os.open("/proc/self/stat", os.O_RDONLY)
-        os.pread(fd, 1024, 0)
-    except OSError:
-        return lambda: b""
-    return lambda: os.pread(fd, 1024, 0)
+    """A function giving this process's /proc/self/stat bytes (see `window_faults`), or b""
+    where there is none."""
+    return pread_reader("/proc/self/stat") or (lambda: b"")
 
 
-def major_faults(stat: bytes) -> int:
-    """The page faults of the process that waited for the disk (a page read in again),
-    from its stat bytes; 0 where there are none."""
-    fields = stat[stat.rfind(b")") + 2:].split()
-    return int(fields[9]) if len(fields) > 9 else 0
+def window_faults(stat: bytes) -> int:
+    """The window's page faults that waited for the disk, from `process_stat_reader`."""
+    return major_faults(fields_after_name(stat.decode("ascii", "replace")))
 
 
 def io_wait_us() -> int:
@@ -366,7 +368,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                   "long": [(ticks[i], ticks[i + 1]) for i in long],   # "machine" from it
                   "steal %": 100 * (steal1 - steal0) / max(total1 - total0, 1),
                   "io ms": (io_wait_us() - io_before) / 1000,
-                  "majflt": major_faults(stats[-1]) - major_faults(stats[0]) if stats else 0,
+                  "majflt": window_faults(stats[-1]) - window_faults(stats[0]) if stats else 0,
                   "redraws": len(redraws), "redraw p99": float(np.percentile(frames, 99)),
                   "redraw max": float(frames.max()),
                   "paint p99": float(np.percentile(painted, 99)),
@@ -381,7 +383,7 @@ def measure(path: Path, epochs: int | None, seconds: float, app, panel: str,
                 kinds = probe.stalled(ticks[i], ticks[i + 1])
                 machine = f" The {' and '.join(kinds)} probe stalled too." if kinds else ""
                 ran, queued = sched_delta(sched[i], sched[i + 1])
-                faults = major_faults(stats[i + 1]) - major_faults(stats[i])
+                faults = window_faults(stats[i + 1]) - window_faults(stats[i])
                 disk = f" The window waited for the disk in {faults} page faults." \
                     if faults else ""
                 print(f"  {path.stem}: a {gaps[i]:.0f} ms gap at clock {ticks[i]:.3f}, "

@@ -140,8 +140,19 @@ def kernel_thread(name: str) -> int | None:
 def stat_fields(fd: int | None) -> list[str]:
     """The fields of a stat file after the command's name: the state first (R running or
     runnable, S asleep, D held in the kernel); [] for a thread gone."""
-    text = read(fd) if fd is not None else ""
-    return text[text.rindex(")") + 2:].split() if text else []
+    return fields_after_name(read(fd) if fd is not None else "")
+
+
+def fields_after_name(stat: str) -> list[str]:
+    """The fields of a /proc stat text after the command's name (which may hold spaces
+    and parentheses); [] for no text."""
+    return stat[stat.rindex(")") + 2:].split() if stat else []
+
+
+def major_faults(fields: list[str]) -> int:
+    """A process's page faults that waited for the disk so far, from `fields_after_name`
+    of its stat (0 where there is none)."""
+    return int(fields[9]) if len(fields) > 9 else 0
 
 
 def state(fd: int | None) -> str:
@@ -188,7 +199,7 @@ def watch(pid: int, tid: int, samples: list, stop: threading.Event) -> None:
             t, fields[0], int(fields[36]), read(syscall).split(" ", 1)[0].strip(), ran,
             queued, steal, running, tuple(state(fd) for fd in daemons),
             int(read(collapsed) or 0) if collapsed is not None else 0,
-            int((stat_fields(process) or [0] * 10)[9]),
+            major_faults(stat_fields(process)),
             kernel_stack(pid, tid) if fields[0] == "D" else "", blocked))
         time.sleep(0.001)
 
