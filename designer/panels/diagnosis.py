@@ -59,6 +59,7 @@ class DiagnosisPanel(Panel):
         self.list = QListWidget()
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)   # rows wrap instead
         self.list.itemClicked.connect(self._clicked)
         lay.addWidget(self.list, 1)
         self.findings: list[Finding] = []
@@ -103,7 +104,9 @@ class DiagnosisPanel(Panel):
         self._rows_stale = False
         self.list.clear()
         self.views = []
-        width = max(self.list.viewport().width() - 12, 300)
+        # room for the vertical scroll bar, which shows once the rows overflow the list
+        bar = self.list.verticalScrollBar().sizeHint().width()
+        width = max(self.list.viewport().width() - 12 - bar, 300)
         for f in self.findings:
             view = FindingView(f, self.apply)
             item = QListWidgetItem()

@@ -238,6 +238,28 @@ def test_a_hidden_diagnosis_panel_builds_its_rows_when_it_is_shown(qtbot, tmp_pa
     assert panel.views[0].finding is found[0] and "barely" in panel.views[0].label.text()
 
 
+def test_many_findings_wrap_to_the_list_and_never_scroll_sideways(qtbot, tmp_path):
+    """Enough rows to need the vertical scroll bar, which shows only once they are in: the
+    rows leave room for it, and the list has no horizontal one."""
+    from designer.training.diagnosis import Finding
+
+    w = open_window(qtbot, tmp_path, spirals_mlp(epochs=1), "many")
+    panel = w.training.panels["diagnosis"]
+    w.training.panel_docks["diagnosis"].raise_()
+    qtbot.waitUntil(panel.on_screen)
+    qtbot.wait(50)                                   # laid out, no rows, no scroll bar
+    assert not panel.list.verticalScrollBar().isVisible()
+    found = [Finding("vanishing", "warning", f"h{i}", f"Vanishing gradients in h{i}",
+                     "its gradient norm is far below the others' " * 3, "use ReLU")
+             for i in range(15)]
+    panel.show_findings(found)
+    qtbot.wait(50)
+    assert panel.list.count() == 15 and panel.list.verticalScrollBar().isVisible()
+    assert not panel.list.horizontalScrollBar().isVisible()
+    port = panel.list.viewport().width()
+    assert all(view.width() <= port for view in panel.views)
+
+
 def test_a_network_that_cannot_train_shows_why(qtbot, tmp_path):
     project = spirals_mlp(epochs=1)
     project["graph"]["nodes"][0]["params"]["shape"] = [3]       # spirals give 2 features
