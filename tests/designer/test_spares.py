@@ -74,7 +74,7 @@ def test_spares_wait_until_a_runs_end_is_drawn_and_the_window_is_quiet(qtbot, tm
     no run and nothing to redraw: the run's last frames and its kept result come first,
     not between spares of 20-30 ms each."""
     pool = _fresh(monkeypatch, keep=3)
-    w = open_window(qtbot, tmp_path, lenet_digits(epochs=1), "quiet")
+    w = open_window(qtbot, tmp_path, lenet_digits(epochs=3), "quiet")
     session = w.training.session
     qtbot.waitUntil(lambda: len(pool) == 3, timeout=20000)
     pool._plots.clear()                         # spares to make again after the run
@@ -88,7 +88,9 @@ def test_spares_wait_until_a_runs_end_is_drawn_and_the_window_is_quiet(qtbot, tm
     monkeypatch.setattr(session, "_draw_one", logged_draw)
     real = pool.make_one
     monkeypatch.setattr(pool, "make_one", lambda: ticks.append("spare") or real())
-    w.training.panel_docks["weights"].raise_()
+    # the loss panel redraws at each batch of steps (the weights panel only at snapshots:
+    # a one-epoch run could end before it drew while training)
+    w.training.panel_docks["loss"].raise_()
     click(qtbot, w, "train")
     wait_finished(qtbot, w)
     qtbot.waitUntil(lambda: len(pool) == 3, timeout=20000)
